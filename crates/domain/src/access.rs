@@ -1,0 +1,993 @@
+//! The access decision: facts in, decision out (PRODUCT.md "Access rules").
+//!
+//! [`decide`] takes who is asking ([`Actor`]), what they want to do
+//! ([`Action`]) and the facts about the thing they want to do it to
+//! ([`Resource`]), and returns a [`Decision`] that names the [`Rule`] that
+//! decided. It never fetches anything: the caller loads the facts fresh for
+//! every request, so every change applies on the next request (rule 6).
+//!
+//! Two layers enforce the bookkeeper portal. Layer 1, the portal boundary, is
+//! [`portal_boundary`]: a bookkeeper may only ever perform the actions in
+//! [`BOOKKEEPER_ALLOWLIST`], whatever the resource. Layer 2 is the scope
+//! check of [`decide`], which also re-applies layer 1 so that it holds even
+//! for a caller that forgot the boundary.
+
+use std::fmt;
+
+use crate::consent::ConsentState;
+use crate::ids::{ClientId, PracticeId, UserId};
+use crate::people::{Actor, ClientRole, PracticeUser, Role};
+use crate::practice::PracticeStatus;
+use crate::work::FilingStatus;
+
+/// What a resource an action applies to is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The installation itself: operator work.
+    Installation,
+    /// The signed-in user's own account and lists.
+    Account,
+    /// One practice: its settings, people and lists.
+    Practice,
+    /// An engagement between one practice and one client.
+    Engagement,
+    /// A connection between one practice and one outside party.
+    Connection,
+    /// One client and its context.
+    Client,
+    /// One task of a client's filing.
+    Task,
+    /// One document of a client.
+    Document,
+}
+
+macro_rules! actions {
+    ($($(#[$meta:meta])* $name:ident = $text:literal, $scope:ident;)*) => {
+        /// Everything a person can ask Ferry to do. Each operation of the API
+        /// maps to exactly one action.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($(#[$meta])* $name,)*
+        }
+
+        impl Action {
+            /// Every action.
+            pub const ALL: &'static [Self] = &[$(Self::$name,)*];
+
+            /// The stable name, as used in the API, logs and `explain`.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$name => $text,)* }
+            }
+
+            /// What kind of resource the action applies to.
+            #[must_use]
+            pub const fn scope(self) -> Scope {
+                match self { $(Self::$name => Scope::$scope,)* }
+            }
+        }
+    };
+}
+
+actions! {
+    // The operator's work, through the admin CLI.
+    /// Approve, reject, suspend or reinstate a practice.
+    DecidePracticeApplication = "practice.decide", Installation;
+    /// Set a practice's plan: seats and base allowances.
+    SetPlan = "practice.set_plan", Installation;
+    /// Record, list or remove purchased add-ons.
+    ManageAddOns = "practice.add_ons", Installation;
+    /// List, deactivate, reactivate or reset any user.
+    ManageAnyUser = "user.manage_any", Installation;
+    /// Explain any user's access to any client.
+    ExplainAccess = "access.explain", Installation;
+    /// Export and verify the audit log; check consistency; collect garbage.
+    RunInstallation = "installation.run", Installation;
+
+    // The signed-in user's own account.
+    /// End this session or every session.
+    SignOut = "auth.sign_out", Account;
+    /// Read one's own profile, role and memberships.
+    ViewSelf = "me.view", Account;
+    /// Accept the installation's current terms of use.
+    AcceptTerms = "me.accept_terms", Account;
+    /// The account switcher: the clients one may open.
+    ListMyClients = "me.clients", Account;
+    /// My Tasks: the tasks assigned to me.
+    ListMyTasks = "me.tasks", Account;
+    /// The dashboard: assigned, due soon, overdue.
+    ViewMyDashboard = "me.dashboard", Account;
+    /// Files sent to me.
+    ListMyInbox = "me.inbox", Account;
+    /// Files I sent.
+    ListMyOutbox = "me.outbox", Account;
+    /// The directory of approved practices a client may grant access to.
+    ViewPracticeDirectory = "practices.directory", Account;
+
+    // One practice.
+    /// Read the practice's details.
+    ViewPractice = "practice.view", Practice;
+    /// Change settings, branding and the portal URL.
+    EditPracticeSettings = "practice.edit", Practice;
+    /// Storage and throughput against allowances.
+    ViewUsage = "practice.usage", Practice;
+    /// The staff list: admins and staff.
+    ListStaff = "practice.staff", Practice;
+    /// The admin's list of bookkeepers.
+    ListBookkeepers = "practice.bookkeepers", Practice;
+    /// Invite an employee with a role.
+    InvitePerson = "practice.people.invite", Practice;
+    /// Change a person's role, deactivate or reactivate them.
+    ChangePerson = "practice.people.change", Practice;
+    /// Mail a person a set-password link.
+    ResetPersonPassword = "practice.people.reset_password", Practice;
+    /// Read and change which clients are assigned to whom.
+    ManageClientAssignments = "practice.assignments", Practice;
+    /// The task assignee picker (admins, staff and bookkeepers).
+    ListAssigneeCandidates = "practice.pickers.assignees", Practice;
+    /// The reviewer and approver pickers (admins and staff only).
+    ListReviewerCandidates = "practice.pickers.reviewers", Practice;
+    /// The engaged clients in my scope.
+    ListPracticeClients = "practice.clients", Practice;
+    /// Invite a client by email (a file sharing request).
+    InviteClient = "practice.engagements.invite", Practice;
+    /// List the practice's connections with outside parties.
+    ListConnections = "practice.connections.list", Practice;
+    /// Invite an outside party by email.
+    InviteOutsideParty = "practice.connections.invite", Practice;
+
+    // One engagement or connection.
+    /// Read an engagement and its state.
+    ViewEngagement = "engagement.view", Engagement;
+    /// Accept or decline the other side's request.
+    AnswerEngagement = "engagement.answer", Engagement;
+    /// End the engagement, or withdraw one's own request.
+    RevokeEngagement = "engagement.revoke", Engagement;
+    /// Read a connection and its state.
+    ViewConnection = "connection.view", Connection;
+    /// Accept or decline the other side's request.
+    AnswerConnection = "connection.answer", Connection;
+    /// End the connection, or withdraw one's own request.
+    RevokeConnection = "connection.revoke", Connection;
+    /// Send files over an active connection.
+    SendOverConnection = "connection.send", Connection;
+
+    // One client: read-only context.
+    /// Client details.
+    ViewClient = "client.view", Client;
+    /// The client's filings.
+    ListFilings = "client.filings.list", Client;
+    /// One filing with its tasks.
+    ViewFiling = "filing.view", Client;
+    /// A task with its checklist, time entries and comments.
+    ViewTask = "task.view", Client;
+    /// The client's documents.
+    ListDocuments = "client.documents.list", Client;
+    /// The client's email log.
+    ViewEmailLog = "client.emails", Client;
+    /// Read a filing's discussion.
+    ReadDiscussion = "filing.discussion.read", Client;
+    /// Post to a filing's discussion.
+    PostDiscussion = "filing.discussion.post", Client;
+
+    // One client: practice-side changes.
+    /// Create a filing.
+    CreateFiling = "client.filings.create", Client;
+    /// File, cancel or reopen a filing.
+    ChangeFilingStatus = "filing.lifecycle", Client;
+    /// Create a task on a filing.
+    CreateTask = "filing.tasks.create", Client;
+    /// Upload files to a client's users.
+    SendToClient = "client.send", Client;
+
+    // One client: client-side.
+    /// The client's users.
+    ListClientMembers = "client.members.list", Client;
+    /// Invite a colleague to the client.
+    InviteClientMember = "client.members.invite", Client;
+    /// Grant an approved practice access (start an engagement).
+    GrantPracticeAccess = "client.engagements.grant", Client;
+    /// The practice users one may send files to.
+    ListRecipients = "client.recipients", Client;
+    /// Upload files to a practice user.
+    SendToPractice = "client.send_to_practice", Client;
+
+    // One task.
+    /// Change a task's status.
+    ChangeTaskStatus = "task.status", Task;
+    /// Tick or untick a checklist item.
+    TickChecklistItem = "task.checklist.tick", Task;
+    /// Log time.
+    LogTime = "task.time.log", Task;
+    /// Comment on a task.
+    CommentOnTask = "task.comment", Task;
+    /// Assign or reassign the task.
+    AssignTask = "task.assign", Task;
+    /// Set the due date.
+    SetTaskDueDate = "task.due_date", Task;
+    /// Set the reviewer and approver.
+    SetTaskReviewers = "task.reviewers", Task;
+    /// Add, rename or remove checklist items.
+    EditChecklist = "task.checklist.edit", Task;
+
+    // One document.
+    /// Metadata: name, size, type, SHA-256, sender, recipients, first downloads.
+    ViewDocument = "document.view", Document;
+    /// The bytes.
+    DownloadDocument = "document.download", Document;
+    /// Delete the document, freeing storage.
+    DeleteDocument = "document.delete", Document;
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Action {
+    /// Finds an action by its stable name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.as_str() == name)
+    }
+}
+
+/// Layer 1 as data: every action a bookkeeper may ever perform. Anything not
+/// listed is refused at the portal boundary, whatever the resource.
+pub const BOOKKEEPER_ALLOWLIST: &[Action] = &[
+    Action::SignOut,
+    Action::ViewSelf,
+    Action::AcceptTerms,
+    Action::ListMyClients,
+    Action::ListMyTasks,
+    Action::ViewMyDashboard,
+    Action::ViewClient,
+    Action::ListFilings,
+    Action::ViewFiling,
+    Action::ViewTask,
+    Action::ListDocuments,
+    Action::ViewDocument,
+    Action::DownloadDocument,
+    Action::ViewEmailLog,
+    Action::ReadDiscussion,
+    Action::PostDiscussion,
+    Action::ChangeTaskStatus,
+    Action::TickChecklistItem,
+    Action::LogTime,
+    Action::CommentOnTask,
+];
+
+/// Which practice roles an action is open to (before scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PracticeRoles {
+    /// No practice user.
+    None,
+    /// Admins only.
+    Admin,
+    /// Admins and staff.
+    AdminAndStaff,
+    /// Every role; bookkeepers only where the allowlist lets them.
+    All,
+}
+
+/// Which client users an action is open to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientRoles {
+    /// No client user: practice internals (rule 5).
+    None,
+    /// The client's owner.
+    Owner,
+    /// Every user of the client.
+    All,
+}
+
+/// The role table: who may perform each action, scope aside.
+const fn roles(action: Action) -> (PracticeRoles, ClientRoles) {
+    use Action::*;
+    use ClientRoles as C;
+    use PracticeRoles as P;
+    match action {
+        DecidePracticeApplication | SetPlan | ManageAddOns | ManageAnyUser | ExplainAccess | RunInstallation => {
+            (P::None, C::None)
+        }
+        SignOut | ViewSelf | AcceptTerms | ListMyClients => (P::All, C::All),
+        ListMyTasks | ViewMyDashboard => (P::All, C::None),
+        ListMyInbox | ListMyOutbox => (P::AdminAndStaff, C::All),
+        ViewPracticeDirectory => (P::None, C::All),
+        ViewPractice | ListStaff | ListAssigneeCandidates | ListReviewerCandidates | ListPracticeClients => {
+            (P::AdminAndStaff, C::None)
+        }
+        EditPracticeSettings
+        | ViewUsage
+        | ListBookkeepers
+        | InvitePerson
+        | ChangePerson
+        | ResetPersonPassword
+        | ManageClientAssignments
+        | InviteClient
+        | ListConnections
+        | InviteOutsideParty => (P::Admin, C::None),
+        ViewEngagement | AnswerEngagement | RevokeEngagement => (P::Admin, C::Owner),
+        ViewConnection | AnswerConnection | RevokeConnection => (P::Admin, C::None),
+        SendOverConnection => (P::AdminAndStaff, C::None),
+        ViewClient | ListDocuments => (P::All, C::All),
+        ListFilings | ViewFiling | ViewTask | ViewEmailLog | ReadDiscussion | PostDiscussion => (P::All, C::None),
+        CreateFiling | ChangeFilingStatus | CreateTask | SendToClient => (P::AdminAndStaff, C::None),
+        ListClientMembers | ListRecipients | SendToPractice => (P::None, C::All),
+        InviteClientMember | GrantPracticeAccess => (P::None, C::Owner),
+        ChangeTaskStatus | TickChecklistItem | LogTime | CommentOnTask => (P::All, C::None),
+        AssignTask | SetTaskDueDate | SetTaskReviewers | EditChecklist => (P::AdminAndStaff, C::None),
+        ViewDocument | DownloadDocument => (P::All, C::All),
+        DeleteDocument => (P::AdminAndStaff, C::All),
+    }
+}
+
+/// Task actions a bookkeeper may take only on tasks assigned to them.
+const fn own_task_only(action: Action) -> bool {
+    matches!(action, Action::ChangeTaskStatus | Action::TickChecklistItem | Action::LogTime | Action::CommentOnTask)
+}
+
+/// The facts about one client, as seen by one actor: everything [`decide`]
+/// needs, loaded in one query by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientFacts {
+    /// The client.
+    pub client: ClientId,
+    /// For a practice user: the engagement between their practice and this
+    /// client, if one was ever made.
+    pub engagement: Option<ConsentState>,
+    /// For a practice user: an admin assigned this client to them.
+    pub assigned: bool,
+    /// For a practice user: how many tasks on this client's *active* filings
+    /// are assigned to them now.
+    pub active_tasks_held: u32,
+    /// For a client user: their role in this client, if they belong to it.
+    pub membership: Option<ClientRole>,
+}
+
+impl ClientFacts {
+    /// Facts for a client the actor has no relation with at all.
+    #[must_use]
+    pub const fn unrelated(client: ClientId) -> Self {
+        Self { client, engagement: None, assigned: false, active_tasks_held: 0, membership: None }
+    }
+}
+
+/// The facts about one task, beside its client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskFacts {
+    /// Who holds the task now.
+    pub assignee: Option<UserId>,
+    /// The status of the task's filing.
+    pub filing: FilingStatus,
+}
+
+/// The facts about one document, beside its client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DocumentFacts {
+    /// Who uploaded it.
+    pub uploader: UserId,
+}
+
+/// The facts about one engagement, as seen by one actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngagementFacts {
+    /// The practice side.
+    pub practice: PracticeId,
+    /// For a client user: their role in the engagement's client.
+    pub membership: Option<ClientRole>,
+}
+
+/// The facts about one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectionFacts {
+    /// The practice side.
+    pub practice: PracticeId,
+    /// The outside party's user.
+    pub outside_party: UserId,
+    /// Where the connection stands.
+    pub state: ConsentState,
+}
+
+/// What an action is applied to, with the facts the decision needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource<'a> {
+    /// The installation.
+    Installation,
+    /// The actor's own account.
+    Account,
+    /// A practice.
+    Practice(PracticeId),
+    /// An engagement.
+    Engagement(&'a EngagementFacts),
+    /// A connection.
+    Connection(&'a ConnectionFacts),
+    /// A client.
+    Client(&'a ClientFacts),
+    /// A task of a client.
+    Task(&'a ClientFacts, &'a TaskFacts),
+    /// A document of a client.
+    Document(&'a ClientFacts, &'a DocumentFacts),
+}
+
+impl Resource<'_> {
+    const fn scope(&self) -> Scope {
+        match self {
+            Self::Installation => Scope::Installation,
+            Self::Account => Scope::Account,
+            Self::Practice(_) => Scope::Practice,
+            Self::Engagement(_) => Scope::Engagement,
+            Self::Connection(_) => Scope::Connection,
+            Self::Client(_) => Scope::Client,
+            Self::Task(..) => Scope::Task,
+            Self::Document(..) => Scope::Document,
+        }
+    }
+}
+
+/// The rule that decided. Each names the part of PRODUCT.md it comes from
+/// ([`Rule::product_rule`]) and explains itself in a sentence (`Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// Allow: the operator runs the installation.
+    OperatorRunsTheInstallation,
+    /// Deny: installation work is the operator's alone.
+    OperatorOnly,
+    /// Deny: the operator works through the admin CLI and has no portal scope.
+    OperatorHasNoPortalScope,
+    /// Deny: the user was deactivated.
+    UserDeactivated,
+    /// Deny: the user's practice is not approved (pending, rejected or suspended).
+    PracticeNotApproved(PracticeStatus),
+    /// Deny: the action is outside the bookkeeper allowlist (layer 1).
+    BookkeeperPortalBoundary,
+    /// Allow: any signed-in user may do this to their own account.
+    OwnAccount,
+    /// Deny: this is for another kind of user.
+    NotForThisKindOfUser,
+    /// Allow: a member of the practice.
+    PracticeMember,
+    /// Deny: the user does not belong to that practice.
+    NotAMemberOfPractice,
+    /// Deny: the user's role may not do this.
+    RoleMayNot(Role),
+    /// Deny: the practice has no active engagement with the client.
+    NoActiveEngagement(Option<ConsentState>),
+    /// Allow: admins open every engaged client, current and future.
+    AdminSeesAllEngagedClients,
+    /// Allow: staff open the clients assigned to them.
+    StaffAssignedToClient,
+    /// Allow: staff open the clients behind tasks they hold on active filings.
+    StaffHoldsTaskOnActiveFiling,
+    /// Deny: staff without an assignment or a task on an active filing.
+    StaffNotAssigned,
+    /// Allow: bookkeepers open the clients behind their tasks on active filings, read-only.
+    BookkeeperHoldsTaskOnActiveFiling,
+    /// Deny: a bookkeeper holds no task on an active filing of this client.
+    BookkeeperHoldsNoActiveTask,
+    /// Deny: bookkeepers may work only tasks assigned to them.
+    OnlyTheAssignee,
+    /// Deny: the task's filing is filed or cancelled; reopen it first.
+    FilingNotActive(FilingStatus),
+    /// Deny: only the uploader or an admin may delete a document.
+    OnlyUploaderOrAdmin,
+    /// Allow: a client user acts within their own client.
+    ClientUserOwnClient,
+    /// Deny: the client user does not belong to this client.
+    NotAMemberOfClient,
+    /// Deny: only the client's owner may do this.
+    ClientOwnerOnly,
+    /// Deny: practice internals are never shown to client users.
+    PracticeInternalsHidden,
+    /// Deny: this is done by the client's own users.
+    ClientUsersOnly,
+    /// Allow: a party to the connection.
+    ConnectionParty,
+    /// Deny: the connection is not active.
+    ConnectionNotActive(ConsentState),
+    /// Deny: outside parties reach practices over connections, never clients.
+    OutsidePartyHasNoClientScope,
+    /// Deny: the action does not apply to that kind of resource (a caller bug).
+    WrongResource(Scope),
+}
+
+impl Rule {
+    /// The number of the PRODUCT.md access rule this comes from (0 for the
+    /// operator's and the portal's own rules).
+    #[must_use]
+    pub const fn product_rule(self) -> u8 {
+        match self {
+            Self::PracticeNotApproved(_) => 1,
+            Self::NoActiveEngagement(_) => 2,
+            Self::ConnectionParty | Self::ConnectionNotActive(_) | Self::OutsidePartyHasNoClientScope => 3,
+            Self::AdminSeesAllEngagedClients
+            | Self::StaffAssignedToClient
+            | Self::StaffHoldsTaskOnActiveFiling
+            | Self::StaffNotAssigned
+            | Self::BookkeeperHoldsTaskOnActiveFiling
+            | Self::BookkeeperHoldsNoActiveTask
+            | Self::PracticeMember
+            | Self::NotAMemberOfPractice
+            | Self::RoleMayNot(_)
+            | Self::OnlyTheAssignee
+            | Self::OnlyUploaderOrAdmin
+            | Self::FilingNotActive(_) => 4,
+            Self::ClientUserOwnClient
+            | Self::NotAMemberOfClient
+            | Self::ClientOwnerOnly
+            | Self::PracticeInternalsHidden
+            | Self::ClientUsersOnly => 5,
+            Self::UserDeactivated => 6,
+            Self::OperatorRunsTheInstallation
+            | Self::OperatorOnly
+            | Self::OperatorHasNoPortalScope
+            | Self::BookkeeperPortalBoundary
+            | Self::OwnAccount
+            | Self::NotForThisKindOfUser
+            | Self::WrongResource(_) => 0,
+        }
+    }
+
+    /// A stable machine name, for logs, audit entries and `explain --json`.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::OperatorRunsTheInstallation => "operator_runs_the_installation",
+            Self::OperatorOnly => "operator_only",
+            Self::OperatorHasNoPortalScope => "operator_has_no_portal_scope",
+            Self::UserDeactivated => "user_deactivated",
+            Self::PracticeNotApproved(_) => "practice_not_approved",
+            Self::BookkeeperPortalBoundary => "bookkeeper_portal_boundary",
+            Self::OwnAccount => "own_account",
+            Self::NotForThisKindOfUser => "not_for_this_kind_of_user",
+            Self::PracticeMember => "practice_member",
+            Self::NotAMemberOfPractice => "not_a_member_of_practice",
+            Self::RoleMayNot(_) => "role_may_not",
+            Self::NoActiveEngagement(_) => "no_active_engagement",
+            Self::AdminSeesAllEngagedClients => "admin_sees_all_engaged_clients",
+            Self::StaffAssignedToClient => "staff_assigned_to_client",
+            Self::StaffHoldsTaskOnActiveFiling => "staff_holds_task_on_active_filing",
+            Self::StaffNotAssigned => "staff_not_assigned",
+            Self::BookkeeperHoldsTaskOnActiveFiling => "bookkeeper_holds_task_on_active_filing",
+            Self::BookkeeperHoldsNoActiveTask => "bookkeeper_holds_no_active_task",
+            Self::OnlyTheAssignee => "only_the_assignee",
+            Self::FilingNotActive(_) => "filing_not_active",
+            Self::OnlyUploaderOrAdmin => "only_uploader_or_admin",
+            Self::ClientUserOwnClient => "client_user_own_client",
+            Self::NotAMemberOfClient => "not_a_member_of_client",
+            Self::ClientOwnerOnly => "client_owner_only",
+            Self::PracticeInternalsHidden => "practice_internals_hidden",
+            Self::ClientUsersOnly => "client_users_only",
+            Self::ConnectionParty => "connection_party",
+            Self::ConnectionNotActive(_) => "connection_not_active",
+            Self::OutsidePartyHasNoClientScope => "outside_party_has_no_client_scope",
+            Self::WrongResource(_) => "wrong_resource",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OperatorRunsTheInstallation => f.write_str("the operator runs the installation"),
+            Self::OperatorOnly => f.write_str("only the operator may do this, with the admin CLI"),
+            Self::OperatorHasNoPortalScope => {
+                f.write_str("the operator works through the admin CLI and opens no client")
+            }
+            Self::UserDeactivated => f.write_str("the user is deactivated"),
+            Self::PracticeNotApproved(status) => {
+                write!(f, "the practice is {status}, and only an approved practice may work")
+            }
+            Self::BookkeeperPortalBoundary => {
+                f.write_str("bookkeepers may only use the bookkeeper portal's operations")
+            }
+            Self::OwnAccount => f.write_str("signed-in users manage their own account"),
+            Self::NotForThisKindOfUser => f.write_str("this is not available to this kind of user"),
+            Self::PracticeMember => f.write_str("the user is a member of the practice with a role that may do this"),
+            Self::NotAMemberOfPractice => f.write_str("the user does not belong to the practice"),
+            Self::RoleMayNot(role) => write!(f, "a practice {role} may not do this"),
+            Self::NoActiveEngagement(None) => f.write_str("the practice has no engagement with the client"),
+            Self::NoActiveEngagement(Some(state)) => {
+                write!(f, "the practice's engagement with the client is {state}, not active")
+            }
+            Self::AdminSeesAllEngagedClients => f.write_str("admins open every engaged client, current and future"),
+            Self::StaffAssignedToClient => f.write_str("an admin assigned the client to this staff member"),
+            Self::StaffHoldsTaskOnActiveFiling => {
+                f.write_str("the staff member holds a task on an active filing of the client")
+            }
+            Self::StaffNotAssigned => {
+                f.write_str("the staff member is not assigned the client and holds no task on its active filings")
+            }
+            Self::BookkeeperHoldsTaskOnActiveFiling => {
+                f.write_str("the bookkeeper holds a task on an active filing of the client (read-only access)")
+            }
+            Self::BookkeeperHoldsNoActiveTask => {
+                f.write_str("the bookkeeper holds no task on an active filing of the client")
+            }
+            Self::OnlyTheAssignee => f.write_str("bookkeepers work only the tasks assigned to them"),
+            Self::FilingNotActive(status) => write!(f, "the filing is {status}; reopen it to change its tasks"),
+            Self::OnlyUploaderOrAdmin => f.write_str("only the uploader or an admin may delete a document"),
+            Self::ClientUserOwnClient => f.write_str("client users act within their own client"),
+            Self::NotAMemberOfClient => f.write_str("the user does not belong to the client"),
+            Self::ClientOwnerOnly => f.write_str("only the client's owner may do this"),
+            Self::PracticeInternalsHidden => f.write_str("practice internals are not shown to client users"),
+            Self::ClientUsersOnly => f.write_str("only the client's own users do this"),
+            Self::ConnectionParty => f.write_str("the user is a party to the connection"),
+            Self::ConnectionNotActive(state) => write!(f, "the connection is {state}, not active"),
+            Self::OutsidePartyHasNoClientScope => {
+                f.write_str("outside parties exchange files over connections and open no client")
+            }
+            Self::WrongResource(scope) => write!(f, "this action does not apply to a {scope:?} resource"),
+        }
+    }
+}
+
+/// What happens to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Go ahead.
+    Allow,
+    /// Refuse as if the resource did not exist: it is out of the actor's
+    /// scope, and its existence must not leak.
+    NotFound,
+    /// Refuse openly: the actor can see the resource but may not do this.
+    Forbidden,
+}
+
+/// The answer of [`decide`]: what happens, and the rule that decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub struct Decision {
+    /// Allow, or how to refuse.
+    pub outcome: Outcome,
+    /// The rule that decided.
+    pub rule: Rule,
+}
+
+impl Decision {
+    const fn allow(rule: Rule) -> Self {
+        Self { outcome: Outcome::Allow, rule }
+    }
+
+    const fn not_found(rule: Rule) -> Self {
+        Self { outcome: Outcome::NotFound, rule }
+    }
+
+    const fn forbidden(rule: Rule) -> Self {
+        Self { outcome: Outcome::Forbidden, rule }
+    }
+
+    /// Whether the action may go ahead.
+    #[must_use]
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self.outcome, Outcome::Allow)
+    }
+
+    /// `Ok` with the granting rule, or the refusal as an error.
+    ///
+    /// # Errors
+    /// [`Denied`] carrying whether to answer "not found" or "forbidden", and why.
+    pub const fn into_result(self) -> Result<Rule, Denied> {
+        match self.outcome {
+            Outcome::Allow => Ok(self.rule),
+            Outcome::NotFound => Err(Denied::NotFound(self.rule)),
+            Outcome::Forbidden => Err(Denied::Forbidden(self.rule)),
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = match self.outcome {
+            Outcome::Allow => "allow",
+            Outcome::NotFound => "deny (not found)",
+            Outcome::Forbidden => "deny (forbidden)",
+        };
+        match self.rule.product_rule() {
+            0 => write!(f, "{verdict}: {} [{}]", self.rule, self.rule.code()),
+            n => write!(f, "{verdict}: {} [rule {n}, {}]", self.rule, self.rule.code()),
+        }
+    }
+}
+
+/// A refused request, as an error for `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// Out of scope: answer as if it did not exist.
+    #[error("not found")]
+    NotFound(Rule),
+    /// Visible, but the action is not allowed.
+    #[error("not allowed: {0}")]
+    Forbidden(Rule),
+}
+
+/// Layer 1, the portal boundary: refuses any action outside
+/// [`BOOKKEEPER_ALLOWLIST`] for bookkeepers, before any resource is looked at.
+/// Everyone else passes (their limits are layer 2's business).
+///
+/// ```
+/// use ferry_domain::access::{portal_boundary, Action};
+/// use ferry_domain::people::{Actor, PracticeUser, Role};
+/// # use ferry_domain::{ids::*, practice::PracticeStatus};
+/// # let id = uuid::Uuid::nil();
+/// let bookkeeper = Actor::Practice(PracticeUser {
+///     user: UserId::from_uuid(id), practice: PracticeId::from_uuid(id),
+///     role: Role::Bookkeeper, active: true, practice_status: PracticeStatus::Approved,
+/// });
+/// assert!(portal_boundary(&bookkeeper, Action::ListMyTasks).is_ok());
+/// assert!(portal_boundary(&bookkeeper, Action::ChangeFilingStatus).is_err());
+/// ```
+///
+/// # Errors
+/// A forbidding [`Decision`] with [`Rule::BookkeeperPortalBoundary`].
+pub fn portal_boundary(actor: &Actor, action: Action) -> Result<(), Decision> {
+    match actor {
+        Actor::Practice(PracticeUser { role: Role::Bookkeeper, .. }) if !BOOKKEEPER_ALLOWLIST.contains(&action) => {
+            Err(Decision::forbidden(Rule::BookkeeperPortalBoundary))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Decides whether `actor` may perform `action` on `resource`.
+///
+/// This is layer 2, and it re-applies layer 1 ([`portal_boundary`]). It is
+/// pure and cheap: call it on every request with facts loaded fresh.
+///
+/// ```
+/// use ferry_domain::access::{decide, Action, ClientFacts, Outcome, Resource, Rule};
+/// use ferry_domain::consent::ConsentState;
+/// use ferry_domain::people::{Actor, PracticeUser, Role};
+/// # use ferry_domain::{ids::*, practice::PracticeStatus};
+/// # let id = |n| uuid::Uuid::from_u128(n);
+/// let bookkeeper = Actor::Practice(PracticeUser {
+///     user: UserId::from_uuid(id(1)), practice: PracticeId::from_uuid(id(2)),
+///     role: Role::Bookkeeper, active: true, practice_status: PracticeStatus::Approved,
+/// });
+/// let mut facts = ClientFacts::unrelated(ClientId::from_uuid(id(3)));
+/// facts.engagement = Some(ConsentState::Active);
+/// facts.active_tasks_held = 1;
+///
+/// let decision = decide(&bookkeeper, Action::ViewClient, Resource::Client(&facts));
+/// assert_eq!(decision.rule, Rule::BookkeeperHoldsTaskOnActiveFiling);
+/// assert!(decision.is_allowed());
+///
+/// // The filing was filed: the task no longer counts, and the client is not found.
+/// facts.active_tasks_held = 0;
+/// let decision = decide(&bookkeeper, Action::ViewClient, Resource::Client(&facts));
+/// assert_eq!(decision.outcome, Outcome::NotFound);
+/// ```
+pub fn decide(actor: &Actor, action: Action, resource: Resource<'_>) -> Decision {
+    if action.scope() != resource.scope() {
+        return Decision::forbidden(Rule::WrongResource(resource.scope()));
+    }
+    if let Err(refused) = portal_boundary(actor, action) {
+        return refused;
+    }
+    match actor {
+        Actor::Operator => decide_operator(action),
+        Actor::Practice(user) => decide_practice_user(user, action, resource),
+        Actor::Client { user, active } => decide_client_user(*user, *active, action, resource),
+        Actor::Outside { user, active } => decide_outside_party(*user, *active, action, resource),
+    }
+}
+
+fn decide_operator(action: Action) -> Decision {
+    if action.scope() == Scope::Installation {
+        Decision::allow(Rule::OperatorRunsTheInstallation)
+    } else {
+        Decision::not_found(Rule::OperatorHasNoPortalScope)
+    }
+}
+
+/// Whether `role` passes the role table's practice column.
+fn role_allows(allowed: PracticeRoles, role: Role) -> bool {
+    match allowed {
+        PracticeRoles::None => false,
+        PracticeRoles::Admin => role == Role::Admin,
+        PracticeRoles::AdminAndStaff => role.is_staff_or_admin(),
+        // INVARIANT: bookkeepers reaching here passed the portal boundary.
+        PracticeRoles::All => true,
+    }
+}
+
+fn decide_practice_user(user: &PracticeUser, action: Action, resource: Resource<'_>) -> Decision {
+    if !user.active {
+        return Decision::not_found(Rule::UserDeactivated);
+    }
+    if !user.practice_status.is_approved() && !open_while_unapproved(user.practice_status, action) {
+        return Decision::not_found(Rule::PracticeNotApproved(user.practice_status));
+    }
+    let (practice_roles, client_roles) = roles(action);
+    let role_ok = role_allows(practice_roles, user.role);
+    match resource {
+        Resource::Installation => Decision::forbidden(Rule::OperatorOnly),
+        Resource::Account => {
+            if role_ok {
+                Decision::allow(Rule::OwnAccount)
+            } else {
+                Decision::forbidden(Rule::NotForThisKindOfUser)
+            }
+        }
+        Resource::Practice(practice) | Resource::Engagement(&EngagementFacts { practice, .. }) => {
+            if practice != user.practice {
+                Decision::not_found(Rule::NotAMemberOfPractice)
+            } else if role_ok {
+                Decision::allow(Rule::PracticeMember)
+            } else {
+                Decision::forbidden(Rule::RoleMayNot(user.role))
+            }
+        }
+        Resource::Connection(connection) => {
+            if connection.practice == user.practice && role_ok {
+                connection_may_carry(action, connection.state)
+            } else if connection.practice == user.practice {
+                Decision::forbidden(Rule::RoleMayNot(user.role))
+            } else if connection.outside_party == user.user {
+                // A practice user may be the outside party of another practice's connection.
+                decide_connection_party(action, connection)
+            } else {
+                Decision::not_found(Rule::NotAMemberOfPractice)
+            }
+        }
+        Resource::Client(facts) | Resource::Task(facts, _) | Resource::Document(facts, _) => {
+            let scope = practice_scope(user, facts);
+            if !scope.is_allowed() {
+                return scope;
+            }
+            if !role_ok {
+                return if client_roles == ClientRoles::None {
+                    Decision::forbidden(Rule::RoleMayNot(user.role))
+                } else {
+                    Decision::forbidden(Rule::ClientUsersOnly)
+                };
+            }
+            match resource {
+                Resource::Task(_, task) => task_rules(user, action, task, scope),
+                Resource::Document(_, document) => {
+                    if action == Action::DeleteDocument && user.role != Role::Admin && document.uploader != user.user {
+                        Decision::forbidden(Rule::OnlyUploaderOrAdmin)
+                    } else {
+                        scope
+                    }
+                }
+                _ => scope,
+            }
+        }
+    }
+}
+
+/// What the users of a pending or rejected practice may still do: see their
+/// own account and their practice's application, and fix its details.
+/// A suspended practice's users are locked out of everything (rule 1).
+const fn open_while_unapproved(status: PracticeStatus, action: Action) -> bool {
+    matches!(status, PracticeStatus::Pending | PracticeStatus::Rejected)
+        && matches!(
+            action,
+            Action::SignOut
+                | Action::ViewSelf
+                | Action::AcceptTerms
+                | Action::ViewPractice
+                | Action::EditPracticeSettings
+        )
+}
+
+/// Rule 4: may this practice user open this client at all? The allowing
+/// decision names the rule that puts the client in scope.
+fn practice_scope(user: &PracticeUser, facts: &ClientFacts) -> Decision {
+    if !facts.engagement.is_some_and(ConsentState::is_active) {
+        return Decision::not_found(Rule::NoActiveEngagement(facts.engagement));
+    }
+    match user.role {
+        Role::Admin => Decision::allow(Rule::AdminSeesAllEngagedClients),
+        Role::Staff if facts.assigned => Decision::allow(Rule::StaffAssignedToClient),
+        Role::Staff if facts.active_tasks_held > 0 => Decision::allow(Rule::StaffHoldsTaskOnActiveFiling),
+        Role::Staff => Decision::not_found(Rule::StaffNotAssigned),
+        Role::Bookkeeper if facts.active_tasks_held > 0 => Decision::allow(Rule::BookkeeperHoldsTaskOnActiveFiling),
+        Role::Bookkeeper => Decision::not_found(Rule::BookkeeperHoldsNoActiveTask),
+    }
+}
+
+fn task_rules(user: &PracticeUser, action: Action, task: &TaskFacts, scope: Decision) -> Decision {
+    if user.role == Role::Bookkeeper && own_task_only(action) && task.assignee != Some(user.user) {
+        return Decision::forbidden(Rule::OnlyTheAssignee);
+    }
+    // Every task action changes the task; a closed filing's tasks stay as they were.
+    if !task.filing.is_active() {
+        return Decision::forbidden(Rule::FilingNotActive(task.filing));
+    }
+    scope
+}
+
+fn connection_may_carry(action: Action, state: ConsentState) -> Decision {
+    if action == Action::SendOverConnection && !state.is_active() {
+        Decision::forbidden(Rule::ConnectionNotActive(state))
+    } else {
+        Decision::allow(Rule::ConnectionParty)
+    }
+}
+
+/// The outside party's side of a connection: they may see it, answer it,
+/// end it and send over it (rule 3).
+fn decide_connection_party(action: Action, connection: &ConnectionFacts) -> Decision {
+    match action {
+        Action::ViewConnection | Action::AnswerConnection | Action::RevokeConnection | Action::SendOverConnection => {
+            connection_may_carry(action, connection.state)
+        }
+        _ => Decision::forbidden(Rule::NotForThisKindOfUser),
+    }
+}
+
+fn decide_client_user(user: UserId, active: bool, action: Action, resource: Resource<'_>) -> Decision {
+    if !active {
+        return Decision::not_found(Rule::UserDeactivated);
+    }
+    let (_, client_roles) = roles(action);
+    let membership = match resource {
+        Resource::Installation => return Decision::forbidden(Rule::OperatorOnly),
+        Resource::Account => {
+            return match client_roles {
+                ClientRoles::None => Decision::forbidden(Rule::NotForThisKindOfUser),
+                ClientRoles::Owner | ClientRoles::All => Decision::allow(Rule::OwnAccount),
+            };
+        }
+        Resource::Practice(_) | Resource::Connection(_) => return Decision::not_found(Rule::PracticeInternalsHidden),
+        Resource::Engagement(engagement) => engagement.membership,
+        Resource::Client(facts) | Resource::Task(facts, _) | Resource::Document(facts, _) => facts.membership,
+    };
+    let Some(role) = membership else {
+        return Decision::not_found(Rule::NotAMemberOfClient);
+    };
+    match (client_roles, role) {
+        (ClientRoles::None, _) => Decision::not_found(Rule::PracticeInternalsHidden),
+        (ClientRoles::Owner, ClientRole::Member) => Decision::forbidden(Rule::ClientOwnerOnly),
+        _ => match resource {
+            Resource::Document(_, document) if action == Action::DeleteDocument && document.uploader != user => {
+                Decision::forbidden(Rule::OnlyUploaderOrAdmin)
+            }
+            _ => Decision::allow(Rule::ClientUserOwnClient),
+        },
+    }
+}
+
+fn decide_outside_party(user: UserId, active: bool, action: Action, resource: Resource<'_>) -> Decision {
+    if !active {
+        return Decision::not_found(Rule::UserDeactivated);
+    }
+    match resource {
+        Resource::Installation => Decision::forbidden(Rule::OperatorOnly),
+        Resource::Account => match action {
+            Action::SignOut | Action::ViewSelf | Action::AcceptTerms | Action::ListMyInbox | Action::ListMyOutbox => {
+                Decision::allow(Rule::OwnAccount)
+            }
+            _ => Decision::forbidden(Rule::NotForThisKindOfUser),
+        },
+        Resource::Connection(connection) if connection.outside_party == user => {
+            decide_connection_party(action, connection)
+        }
+        Resource::Connection(_) | Resource::Practice(_) | Resource::Engagement(_) => {
+            Decision::not_found(Rule::NotAMemberOfPractice)
+        }
+        Resource::Client(_) | Resource::Task(..) | Resource::Document(..) => {
+            Decision::not_found(Rule::OutsidePartyHasNoClientScope)
+        }
+    }
+}
+
+/// For `explain`: the decision for every action of a client-level scope that
+/// `actor` could take on a client with `facts`, in a stable order.
+#[must_use]
+pub fn explain_client(actor: &Actor, facts: &ClientFacts) -> Vec<(Action, Decision)> {
+    Action::ALL
+        .iter()
+        .filter(|a| a.scope() == Scope::Client)
+        .map(|&a| (a, decide(actor, a, Resource::Client(facts))))
+        .collect()
+}
+
+/// Whether `actor` may open the client at all (the account switcher and lists).
+#[must_use]
+pub fn can_open_client(actor: &Actor, facts: &ClientFacts) -> bool {
+    decide(actor, Action::ViewClient, Resource::Client(facts)).is_allowed()
+}

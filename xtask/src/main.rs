@@ -1,0 +1,191 @@
+//! Ferry's task runner, run as `cargo xtask <task>`.
+//!
+//! This is the one source of truth for what CI checks. `.ci/run` only
+//! prepares the machine (toolchain components, services the tests need) and
+//! then ends in `cargo xtask ci`, so a green `cargo xtask ci` on a developer's
+//! machine means the same as a green CI run. To change what CI checks, change
+//! this file, not the CI configuration.
+//!
+//! Every step runs cargo (the `CARGO` environment variable, else `cargo` on
+//! the `PATH`) from the workspace root. The first failing step stops the run,
+//! and its exit code becomes the exit code of `cargo xtask`.
+//!
+//! Kept on `std` only, so that it builds in seconds and needs no review.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const HELP: &str = "\
+Ferry's task runner: the one source of truth for what CI checks.
+
+Usage: cargo xtask <task> [args...]
+
+Tasks:
+  test [args...]  Run the whole test suite. With cargo-nextest installed:
+                  `cargo nextest run --workspace --no-fail-fast [args...]`,
+                  then the doctests (`cargo test --workspace --doc`), which
+                  nextest does not run. Without it:
+                  `cargo test --workspace --no-fail-fast [args...]`.
+  ci              What CI runs: `cargo fmt --all --check`, then
+                  `cargo clippy --workspace --all-targets --all-features -- -D warnings`,
+                  then `test`. Stops at the first failing step.
+  help            Print this help.
+";
+
+/// Exit code for a command line `cargo xtask` does not understand.
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let mut args = env::args_os().skip(1);
+    let Some(task) = args.next() else {
+        eprint!("{HELP}");
+        return ExitCode::from(USAGE_ERROR);
+    };
+    let rest: Vec<OsString> = args.collect();
+
+    match task.to_str() {
+        Some("test") => Runner::new("test").run(&test_steps(&rest)),
+        Some("ci") if rest.is_empty() => Runner::new("ci").run(&ci_steps()),
+        Some("ci") => usage_error("`ci` takes no arguments; it runs exactly what CI runs"),
+        Some("help" | "-h" | "--help") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        _ => usage_error(&format!("unknown task `{}`", task.to_string_lossy())),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("xtask: {message}\n");
+    eprint!("{HELP}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+/// One cargo invocation, with a short name for headers and failure messages.
+#[derive(Debug)]
+struct Step {
+    name: &'static str,
+    args: Vec<OsString>,
+}
+
+impl Step {
+    fn new(name: &'static str, args: &[&str]) -> Self {
+        Self { name, args: args.iter().map(OsString::from).collect() }
+    }
+
+    /// Appends arguments given on the `cargo xtask` command line.
+    fn with_extra(mut self, extra: &[OsString]) -> Self {
+        self.args.extend_from_slice(extra);
+        self
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cargo")?;
+        for arg in &self.args {
+            write!(f, " {}", arg.to_string_lossy())?;
+        }
+        Ok(())
+    }
+}
+
+/// `cargo xtask ci`: formatting, lints, then the whole test suite.
+fn ci_steps() -> Vec<Step> {
+    let mut steps = vec![
+        Step::new("fmt", &["fmt", "--all", "--check"]),
+        Step::new("clippy", &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+    ];
+    steps.extend(test_steps(&[]));
+    steps
+}
+
+/// `cargo xtask test`: the whole test suite, doctests included.
+///
+/// `extra` goes to the test runner (nextest, or `cargo test` without it), not
+/// to the doctest step that follows nextest.
+fn test_steps(extra: &[OsString]) -> Vec<Step> {
+    if nextest_available() {
+        vec![
+            Step::new("nextest", &["nextest", "run", "--workspace", "--no-fail-fast"]).with_extra(extra),
+            Step::new("doctests", &["test", "--workspace", "--doc"]),
+        ]
+    } else {
+        eprintln!("xtask: cargo-nextest is not installed; running the tests with `cargo test`");
+        vec![Step::new("test", &["test", "--workspace", "--no-fail-fast"]).with_extra(extra)]
+    }
+}
+
+fn nextest_available() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A cargo command, run from the workspace root.
+fn cargo() -> Command {
+    let program = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(program);
+    command.current_dir(workspace_root());
+    command
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Runs steps in order, stopping at the first that fails.
+#[derive(Debug)]
+struct Runner {
+    task: &'static str,
+}
+
+impl Runner {
+    fn new(task: &'static str) -> Self {
+        Self { task }
+    }
+
+    fn run(&self, steps: &[Step]) -> ExitCode {
+        let total = steps.len();
+        for (index, step) in steps.iter().enumerate() {
+            eprintln!("\n==> xtask {} [{}/{total}] {}: {step}", self.task, index + 1, step.name);
+            if let Err(code) = run_step(step) {
+                eprintln!("\n==> xtask {}: step `{}` failed (`{step}`, exit code {code})", self.task, step.name);
+                return ExitCode::from(code);
+            }
+        }
+        eprintln!("\n==> xtask {}: all {total} steps passed", self.task);
+        ExitCode::SUCCESS
+    }
+}
+
+/// Runs one step; on failure, returns the exit code `cargo xtask` should end with.
+fn run_step(step: &Step) -> Result<(), u8> {
+    let status = match cargo().args(&step.args).status() {
+        Ok(status) => status,
+        Err(error) => {
+            eprintln!("xtask: could not start `{step}`: {error}");
+            return Err(1);
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    match status.code() {
+        // Never report success for a failed step, nor truncate a code into 0.
+        Some(code) => Err(u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1)),
+        None => {
+            eprintln!("xtask: `{step}` was terminated by a signal ({status})");
+            Err(1)
+        }
+    }
+}
