@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use crate::ids::{PracticeId, UserId};
+use crate::ids::{ClientId, PracticeId, UserId};
 use crate::practice::PracticeStatus;
+use crate::values::OrganisationName;
 
 /// A practice user's one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +85,16 @@ impl ClientRole {
     pub fn from_name(name: &str) -> Option<Self> {
         [Self::Owner, Self::Member].into_iter().find(|r| r.as_str() == name)
     }
+}
+
+/// A business served by one or more practices. Its users are one owner and
+/// any number of members (see [`ClientRole`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Which client.
+    pub id: ClientId,
+    /// Its name.
+    pub name: OrganisationName,
 }
 
 /// A signed-in user of a practice, as loaded fresh for each request.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::ids::PracticeId;
 use crate::quota::Bytes;
 use crate::values::{Colour, OrganisationName, PortalUrl};
 
@@ -155,6 +156,29 @@ pub struct Branding {
     /// The page of the practice's own site that embeds the portal; emails to
     /// its clients link here instead of to the operator's site.
     pub portal_url: Option<PortalUrl>,
+}
+
+/// A bookkeeping or accounting practice (firm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Practice {
+    /// Which practice.
+    pub id: PracticeId,
+    /// Its legal or trading name.
+    pub name: OrganisationName,
+    /// Where it stands with the operator.
+    pub status: PracticeStatus,
+    /// Its seats and base allowances.
+    pub plan: Plan,
+    /// How it presents itself.
+    pub branding: Branding,
+}
+
+impl Practice {
+    /// The name clients see: the display name when set, else the legal name.
+    #[must_use]
+    pub fn shown_name(&self) -> &OrganisationName {
+        self.branding.display_name.as_ref().unwrap_or(&self.name)
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::fmt;
 
 use time::{Date, Duration};
 
-use crate::ids::UserId;
-use crate::people::Role;
-use crate::values::ValueError;
+use crate::ids::{ChecklistItemId, ClientId, FilingId, PracticeId, TaskId, TimeEntryId, UserId};
+use crate::people::{PracticeUser, Role};
+use crate::values::{Text, Title, ValueError};
 
 /// Where a filing stands. Only an active filing's tasks grant access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,27 +201,45 @@ impl TaskStatus {
     }
 }
 
-/// A practice user who may be a task's reviewer or approver: an admin or a
-/// staff member, never a bookkeeper. The only way to build one is
-/// [`Reviewer::new`], so a task can never name a bookkeeper as reviewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Reviewer(UserId);
-
-/// A bookkeeper was named as reviewer or approver.
+/// Why a practice user cannot take a place on a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a reviewer or approver must be an admin or staff member, not a {role}")]
-pub struct NotAReviewer {
-    /// The role of the user named.
-    pub role: Role,
+pub enum CandidateError {
+    /// They belong to another practice.
+    #[error("that person is not a member of this practice")]
+    OtherPractice,
+    /// They are deactivated.
+    #[error("that person's account is deactivated")]
+    Deactivated,
+    /// Bookkeepers never review or approve.
+    #[error("a reviewer or approver must be an admin or staff member, not a {role}")]
+    NotAReviewer {
+        /// The role of the user named.
+        role: Role,
+    },
 }
 
-impl Reviewer {
-    /// Checks that `user`, who has `role`, may review or approve.
+fn check_candidate(candidate: &PracticeUser, practice: PracticeId) -> Result<(), CandidateError> {
+    if candidate.practice != practice {
+        Err(CandidateError::OtherPractice)
+    } else if !candidate.active {
+        Err(CandidateError::Deactivated)
+    } else {
+        Ok(())
+    }
+}
+
+/// The holder of a task: an active user of the task's practice, of any role
+/// (bookkeepers included; assigning them is the whole grant of access).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Assignee(UserId);
+
+impl Assignee {
+    /// Checks that `candidate` may hold a task of `practice`.
     ///
     /// # Errors
-    /// [`NotAReviewer`] for bookkeepers.
-    pub fn new(user: UserId, role: Role) -> Result<Self, NotAReviewer> {
-        if role.is_staff_or_admin() { Ok(Self(user)) } else { Err(NotAReviewer { role }) }
+    /// [`CandidateError`] when they belong to another practice or are deactivated.
+    pub fn new(candidate: &PracticeUser, practice: PracticeId) -> Result<Self, CandidateError> {
+        check_candidate(candidate, practice).map(|()| Self(candidate.user))
     }
 
     /// The user.
@@ -229,6 +247,140 @@ impl Reviewer {
     pub const fn user(&self) -> UserId {
         self.0
     }
+}
+
+/// A task's reviewer or approver: an active admin or staff member of the
+/// task's practice, never a bookkeeper. The only way to build one is
+/// [`Reviewer::new`], so a task can never name a bookkeeper as reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reviewer(UserId);
+
+impl Reviewer {
+    /// Checks that `candidate` may review or approve a task of `practice`.
+    ///
+    /// # Errors
+    /// [`CandidateError`] for bookkeepers, other practices' users and deactivated users.
+    pub fn new(candidate: &PracticeUser, practice: PracticeId) -> Result<Self, CandidateError> {
+        check_candidate(candidate, practice)?;
+        if candidate.role.is_staff_or_admin() {
+            Ok(Self(candidate.user))
+        } else {
+            Err(CandidateError::NotAReviewer { role: candidate.role })
+        }
+    }
+
+    /// The user.
+    #[must_use]
+    pub const fn user(&self) -> UserId {
+        self.0
+    }
+}
+
+/// A filing of a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filing {
+    /// Which filing.
+    pub id: FilingId,
+    /// Whose.
+    pub client: ClientId,
+    /// What for.
+    pub kind: FilingKind,
+    /// The period it covers, if it has one.
+    pub period: Option<Period>,
+    /// When it is due.
+    pub due: Option<Date>,
+    /// Where it stands.
+    pub status: FilingStatus,
+}
+
+/// An item of a task's checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    /// Which item.
+    pub id: ChecklistItemId,
+    /// What to check.
+    pub text: Title,
+    /// Ticked or not.
+    pub done: bool,
+}
+
+/// A task (filing step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Which task.
+    pub id: TaskId,
+    /// The filing it belongs to.
+    pub filing: FilingId,
+    /// What to do.
+    pub title: Title,
+    /// Where it stands.
+    pub status: TaskStatus,
+    /// Who holds it.
+    pub assignee: Option<Assignee>,
+    /// When it is due.
+    pub due: Option<Date>,
+    /// Who reviews it.
+    pub reviewer: Option<Reviewer>,
+    /// Who approves it.
+    pub approver: Option<Reviewer>,
+    /// Its checklist, in order.
+    pub checklist: Vec<ChecklistItem>,
+}
+
+/// A checklist item that is not on the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the task has no checklist item {0}")]
+pub struct NoSuchChecklistItem(pub ChecklistItemId);
+
+impl Task {
+    /// A new task, to do, with nothing assigned.
+    #[must_use]
+    pub const fn new(id: TaskId, filing: FilingId, title: Title) -> Self {
+        Self {
+            id,
+            filing,
+            title,
+            status: TaskStatus::ToDo,
+            assignee: None,
+            due: None,
+            reviewer: None,
+            approver: None,
+            checklist: Vec::new(),
+        }
+    }
+
+    /// Ticks or unticks a checklist item.
+    ///
+    /// # Errors
+    /// [`NoSuchChecklistItem`] when the item is not on this task.
+    pub fn tick(&mut self, item: ChecklistItemId, done: bool) -> Result<(), NoSuchChecklistItem> {
+        let entry = self.checklist.iter_mut().find(|i| i.id == item).ok_or(NoSuchChecklistItem(item))?;
+        entry.done = done;
+        Ok(())
+    }
+
+    /// How many checklist items are ticked, and how many there are.
+    #[must_use]
+    pub fn progress(&self) -> (usize, usize) {
+        (self.checklist.iter().filter(|i| i.done).count(), self.checklist.len())
+    }
+}
+
+/// Time logged on a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeEntry {
+    /// Which entry.
+    pub id: TimeEntryId,
+    /// On which task.
+    pub task: TaskId,
+    /// Who worked.
+    pub user: UserId,
+    /// The day worked.
+    pub on: Date,
+    /// How long.
+    pub minutes: Minutes,
+    /// What was done, if said.
+    pub note: Option<Text>,
 }
 
 /// Minutes of work logged on a task: more than zero, at most one day.
@@ -347,12 +499,55 @@ mod tests {
         assert_eq!(Filed.apply(File).unwrap_err().to_string(), "cannot file a filing that is filed");
     }
 
+    fn candidate(role: Role, practice: u128, active: bool) -> PracticeUser {
+        PracticeUser {
+            user: UserId::from_uuid(uuid::Uuid::from_u128(7)),
+            practice: PracticeId::from_uuid(uuid::Uuid::from_u128(practice)),
+            role,
+            active,
+            practice_status: crate::practice::PracticeStatus::Approved,
+        }
+    }
+
     #[test]
     fn reviewers_and_approvers_are_admins_or_staff_never_bookkeepers() {
-        let user = UserId::from_uuid(uuid::Uuid::from_u128(7));
-        assert!(Reviewer::new(user, Role::Admin).is_ok());
-        assert!(Reviewer::new(user, Role::Staff).is_ok());
-        assert_eq!(Reviewer::new(user, Role::Bookkeeper), Err(NotAReviewer { role: Role::Bookkeeper }));
+        let practice = PracticeId::from_uuid(uuid::Uuid::from_u128(1));
+        assert!(Reviewer::new(&candidate(Role::Admin, 1, true), practice).is_ok());
+        assert!(Reviewer::new(&candidate(Role::Staff, 1, true), practice).is_ok());
+        assert_eq!(
+            Reviewer::new(&candidate(Role::Bookkeeper, 1, true), practice),
+            Err(CandidateError::NotAReviewer { role: Role::Bookkeeper })
+        );
+        assert_eq!(Reviewer::new(&candidate(Role::Staff, 2, true), practice), Err(CandidateError::OtherPractice));
+    }
+
+    #[test]
+    fn tasks_are_assigned_to_active_users_of_their_practice_bookkeepers_included() {
+        let practice = PracticeId::from_uuid(uuid::Uuid::from_u128(1));
+        for role in Role::ALL {
+            assert!(Assignee::new(&candidate(role, 1, true), practice).is_ok(), "{role}");
+        }
+        assert_eq!(Assignee::new(&candidate(Role::Staff, 1, false), practice), Err(CandidateError::Deactivated));
+        assert_eq!(Assignee::new(&candidate(Role::Bookkeeper, 2, true), practice), Err(CandidateError::OtherPractice));
+    }
+
+    #[test]
+    fn checklist_items_tick_and_report_progress() {
+        let id = |n| uuid::Uuid::from_u128(n);
+        let mut task =
+            Task::new(TaskId::from_uuid(id(1)), FilingId::from_uuid(id(2)), Title::parse("Reconcile").unwrap());
+        let item = ChecklistItemId::from_uuid(id(3));
+        task.checklist.push(ChecklistItem { id: item, text: Title::parse("Bank statements").unwrap(), done: false });
+        task.checklist.push(ChecklistItem {
+            id: ChecklistItemId::from_uuid(id(4)),
+            text: Title::parse("Receipts").unwrap(),
+            done: false,
+        });
+        assert_eq!(task.progress(), (0, 2));
+        task.tick(item, true).unwrap();
+        assert_eq!(task.progress(), (1, 2));
+        let missing = ChecklistItemId::from_uuid(id(9));
+        assert_eq!(task.tick(missing, true), Err(NoSuchChecklistItem(missing)));
     }
 
     #[test]
