@@ -32,6 +32,11 @@ Tasks:
   ci              What CI runs: `cargo fmt --all --check`, then
                   `cargo clippy --workspace --all-targets --all-features -- -D warnings`,
                   then `test`. Stops at the first failing step.
+  bench store     The store's access benchmark: seeds 10,000 clients and
+                  100,000 tasks in SQLite (and PostgreSQL when
+                  FERRY_BENCH_POSTGRES_URL is set) and prints p50/p99
+                  of the can-U-open-C check and the my-clients list
+                  (`cargo bench -p ferry-store-sql --bench store`).
   help            Print this help.
 ";
 
@@ -50,6 +55,11 @@ fn main() -> ExitCode {
         Some("test") => Runner::new("test").run(&test_steps(&rest)),
         Some("ci") if rest.is_empty() => Runner::new("ci").run(&ci_steps()),
         Some("ci") => usage_error("`ci` takes no arguments; it runs exactly what CI runs"),
+        Some("bench") => match rest.first().and_then(|b| b.to_str()) {
+            Some("store") if rest.len() == 1 => Runner::new("bench")
+                .run(&[Step::new("bench store", &["bench", "--package", "ferry-store-sql", "--bench", "store"])]),
+            _ => usage_error("`bench` takes one benchmark name: store"),
+        },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             ExitCode::SUCCESS

@@ -1,0 +1,161 @@
+//! Practices: the approval workflow, plans and branding.
+
+use ferry_domain::values::{Colour, OrganisationName, PortalUrl};
+
+use crate::prelude::*;
+
+/// The columns of `practices`, in the order of [`PracticeRow`].
+pub(crate) const PRACTICE_COLUMNS: &str = "id, name, status, seat_limit, storage_allowance, throughput_allowance, \
+     display_name, colour, portal_url, created_at, status_changed_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PracticeRow {
+    id: Uuid,
+    name: String,
+    status: String,
+    seat_limit: i64,
+    storage_allowance: i64,
+    throughput_allowance: i64,
+    display_name: Option<String>,
+    colour: Option<String>,
+    portal_url: Option<String>,
+    created_at: i64,
+    status_changed_at: i64,
+}
+
+impl PracticeRow {
+    pub(crate) fn into_record(self) -> Result<PracticeRecord, StoreError> {
+        Ok(PracticeRecord {
+            id: PracticeId::from_uuid(self.id),
+            name: parse("practice name", &self.name, OrganisationName::parse)?,
+            status: name("practice status", &self.status, PracticeStatus::from_name)?,
+            plan: Plan {
+                seat_limit: count("seat limit", self.seat_limit)?,
+                storage: ferry_domain::quota::Bytes::new(count("storage allowance", self.storage_allowance)?),
+                throughput: ferry_domain::quota::Bytes::new(count("throughput allowance", self.throughput_allowance)?),
+            },
+            branding: Branding {
+                display_name: self
+                    .display_name
+                    .as_deref()
+                    .map(|v| parse("display name", v, OrganisationName::parse))
+                    .transpose()?,
+                colour: self.colour.as_deref().map(|v| parse("colour", v, Colour::parse)).transpose()?,
+                portal_url: self.portal_url.as_deref().map(|v| parse("portal URL", v, PortalUrl::parse)).transpose()?,
+            },
+            created_at: time(self.created_at)?,
+            status_changed_at: time(self.status_changed_at)?,
+        })
+    }
+}
+
+/// Bytes as stored: a BIGINT. Allowances above `i64::MAX` are stored as the maximum.
+pub(crate) fn bytes_column(bytes: ferry_domain::quota::Bytes) -> i64 {
+    i64::try_from(bytes.get()).unwrap_or(i64::MAX)
+}
+
+pub(crate) async fn insert_practice(tx: &mut SqlTx, practice: &NewPractice) -> Result<(), StoreError> {
+    let at = micros(practice.created_at);
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO practices (id, name, status, seat_limit, storage_allowance, throughput_allowance, \
+             created_at, status_changed_at) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $6)",
+        )
+        .bind(practice.id.as_uuid())
+        .bind(practice.name.as_str())
+        .bind(i64::from(practice.plan.seat_limit))
+        .bind(bytes_column(practice.plan.storage))
+        .bind(bytes_column(practice.plan.throughput))
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("practice"))?;
+    Ok(())
+}
+
+pub(crate) async fn practice(tx: &mut SqlTx, id: PracticeId) -> Result<Option<PracticeRecord>, StoreError> {
+    let sql = format!("SELECT {PRACTICE_COLUMNS} FROM practices WHERE id = $1");
+    let row: Option<PracticeRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("practice"))?;
+    row.map(PracticeRow::into_record).transpose()
+}
+
+pub(crate) async fn set_practice_status(
+    tx: &mut SqlTx,
+    id: PracticeId,
+    from: PracticeStatus,
+    to: PracticeStatus,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    // A conditional update: it changes the row only if nobody else moved it first.
+    let changed = on!(tx, |c| {
+        sqlx::query("UPDATE practices SET status = $1, status_changed_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to.as_str())
+            .bind(micros(at))
+            .bind(id.as_uuid())
+            .bind(from.as_str())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map("practice status"))?;
+    if changed == 1 {
+        Ok(())
+    } else if practice(tx, id).await?.is_some() {
+        Err(StoreError::Conflict { entity: "practice" })
+    } else {
+        Err(StoreError::NotFound { entity: "practice" })
+    }
+}
+
+pub(crate) async fn set_plan(tx: &mut SqlTx, id: PracticeId, plan: Plan) -> Result<(), StoreError> {
+    let changed = on!(tx, |c| {
+        sqlx::query(
+            "UPDATE practices SET seat_limit = $1, storage_allowance = $2, throughput_allowance = $3 WHERE id = $4",
+        )
+        .bind(i64::from(plan.seat_limit))
+        .bind(bytes_column(plan.storage))
+        .bind(bytes_column(plan.throughput))
+        .bind(id.as_uuid())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("plan"))?;
+    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "practice" }) }
+}
+
+pub(crate) async fn set_branding(tx: &mut SqlTx, id: PracticeId, branding: &Branding) -> Result<(), StoreError> {
+    let changed = on!(tx, |c| {
+        sqlx::query("UPDATE practices SET display_name = $1, colour = $2, portal_url = $3 WHERE id = $4")
+            .bind(branding.display_name.as_ref().map(OrganisationName::as_str))
+            .bind(branding.colour.as_ref().map(Colour::as_str))
+            .bind(branding.portal_url.as_ref().map(PortalUrl::as_str))
+            .bind(id.as_uuid())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map("branding"))?;
+    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "practice" }) }
+}
+
+pub(crate) async fn list_practices(
+    tx: &mut SqlTx,
+    status: Option<PracticeStatus>,
+    page: &PageRequest,
+) -> Result<Page<PracticeRecord>, StoreError> {
+    let after = cursor_id(page)?;
+    let limit = fetch_limit(page);
+    let sql = format!(
+        "SELECT {PRACTICE_COLUMNS} FROM practices WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3"
+    );
+    let rows: Vec<PracticeRow> = on!(tx, |c| {
+        sqlx::query_as(&sql).bind(status.map(PracticeStatus::as_str)).bind(after).bind(limit).fetch_all(c).await
+    })
+    .map_err(map("practices"))?;
+    let records = rows.into_iter().map(PracticeRow::into_record).collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(records, page, |p| p.id.to_string()))
+}

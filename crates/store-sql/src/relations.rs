@@ -1,0 +1,299 @@
+//! Engagements, connections and client assignments.
+
+use crate::convert::{consent, consent_columns};
+use crate::prelude::*;
+
+const ENGAGEMENT_COLUMNS: &str = "id, practice_id, client_id, state, state_by, changed_at";
+const CONNECTION_COLUMNS: &str = "id, practice_id, outside_user_id, state, state_by, changed_at";
+
+#[derive(sqlx::FromRow)]
+struct EngagementRow {
+    id: Uuid,
+    practice_id: Uuid,
+    client_id: Uuid,
+    state: String,
+    state_by: Option<String>,
+    changed_at: i64,
+}
+
+impl EngagementRow {
+    fn into_record(self) -> Result<EngagementRecord, StoreError> {
+        Ok(EngagementRecord {
+            id: EngagementId::from_uuid(self.id),
+            practice: PracticeId::from_uuid(self.practice_id),
+            client: ClientId::from_uuid(self.client_id),
+            state: consent(&self.state, self.state_by.as_deref())?,
+            changed_at: time(self.changed_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ConnectionRow {
+    id: Uuid,
+    practice_id: Uuid,
+    outside_user_id: Uuid,
+    state: String,
+    state_by: Option<String>,
+    changed_at: i64,
+}
+
+impl ConnectionRow {
+    fn into_record(self) -> Result<ConnectionRecord, StoreError> {
+        Ok(ConnectionRecord {
+            id: ConnectionId::from_uuid(self.id),
+            practice: PracticeId::from_uuid(self.practice_id),
+            outside_party: UserId::from_uuid(self.outside_user_id),
+            state: consent(&self.state, self.state_by.as_deref())?,
+            changed_at: time(self.changed_at)?,
+        })
+    }
+}
+
+/// Moves the consent state of row `id` of `table` from `from` to `to`, only
+/// if it is still `from`; returns the rows changed.
+async fn move_state(
+    tx: &mut SqlTx,
+    table: &'static str,
+    id: Uuid,
+    from: ConsentState,
+    to: ConsentState,
+    at: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let (to_state, to_by) = consent_columns(to);
+    let (from_state, from_by) = consent_columns(from);
+    // `state_by` is NULL for an active state: compare it null-safely.
+    let sql = format!(
+        "UPDATE {table} SET state = $1, state_by = $2, changed_at = $3 \
+         WHERE id = $4 AND state = $5 AND state_by IS NOT DISTINCT FROM $6"
+    );
+    on!(tx, |c| {
+        sqlx::query(&sql)
+            .bind(to_state)
+            .bind(to_by)
+            .bind(micros(at))
+            .bind(id)
+            .bind(from_state)
+            .bind(from_by)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map(table))
+}
+
+pub(crate) async fn insert_engagement(tx: &mut SqlTx, engagement: &EngagementRecord) -> Result<(), StoreError> {
+    let (state, by) = consent_columns(engagement.state);
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO engagements (id, practice_id, client_id, state, state_by, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(engagement.id.as_uuid())
+        .bind(engagement.practice.as_uuid())
+        .bind(engagement.client.as_uuid())
+        .bind(state)
+        .bind(by)
+        .bind(micros(engagement.changed_at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("engagement"))?;
+    Ok(())
+}
+
+pub(crate) async fn engagement(tx: &mut SqlTx, id: EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
+    let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE id = $1");
+    let row: Option<EngagementRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("engagement"))?;
+    row.map(EngagementRow::into_record).transpose()
+}
+
+pub(crate) async fn engagement_between(
+    tx: &mut SqlTx,
+    practice: PracticeId,
+    client: ClientId,
+) -> Result<Option<EngagementRecord>, StoreError> {
+    let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE practice_id = $1 AND client_id = $2");
+    let row: Option<EngagementRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(practice.as_uuid()).bind(client.as_uuid()).fetch_optional(c).await)
+            .map_err(map("engagement"))?;
+    row.map(EngagementRow::into_record).transpose()
+}
+
+pub(crate) async fn set_engagement_state(
+    tx: &mut SqlTx,
+    id: EngagementId,
+    from: ConsentState,
+    to: ConsentState,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let changed = move_state(tx, "engagements", id.as_uuid(), from, to, at).await?;
+    if changed == 1 {
+        Ok(())
+    } else if engagement(tx, id).await?.is_some() {
+        Err(StoreError::Conflict { entity: "engagement" })
+    } else {
+        Err(StoreError::NotFound { entity: "engagement" })
+    }
+}
+
+pub(crate) async fn list_engagements_of_practice(
+    tx: &mut SqlTx,
+    practice: PracticeId,
+    page: &PageRequest,
+) -> Result<Page<EngagementRecord>, StoreError> {
+    list_engagements(tx, "practice_id", practice.as_uuid(), page).await
+}
+
+pub(crate) async fn list_engagements_of_client(
+    tx: &mut SqlTx,
+    client: ClientId,
+    page: &PageRequest,
+) -> Result<Page<EngagementRecord>, StoreError> {
+    list_engagements(tx, "client_id", client.as_uuid(), page).await
+}
+
+pub(crate) async fn insert_connection(tx: &mut SqlTx, connection: &ConnectionRecord) -> Result<(), StoreError> {
+    let (state, by) = consent_columns(connection.state);
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO connections (id, practice_id, outside_user_id, state, state_by, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(connection.id.as_uuid())
+        .bind(connection.practice.as_uuid())
+        .bind(connection.outside_party.as_uuid())
+        .bind(state)
+        .bind(by)
+        .bind(micros(connection.changed_at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("connection"))?;
+    Ok(())
+}
+
+pub(crate) async fn connection(tx: &mut SqlTx, id: ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+    let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
+    let row: Option<ConnectionRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("connection"))?;
+    row.map(ConnectionRow::into_record).transpose()
+}
+
+pub(crate) async fn set_connection_state(
+    tx: &mut SqlTx,
+    id: ConnectionId,
+    from: ConsentState,
+    to: ConsentState,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let changed = move_state(tx, "connections", id.as_uuid(), from, to, at).await?;
+    if changed == 1 {
+        Ok(())
+    } else if connection(tx, id).await?.is_some() {
+        Err(StoreError::Conflict { entity: "connection" })
+    } else {
+        Err(StoreError::NotFound { entity: "connection" })
+    }
+}
+
+pub(crate) async fn list_connections_of_practice(
+    tx: &mut SqlTx,
+    practice: PracticeId,
+    page: &PageRequest,
+) -> Result<Page<ConnectionRecord>, StoreError> {
+    list_connections(tx, "practice_id", practice.as_uuid(), page).await
+}
+
+pub(crate) async fn list_connections_of_party(
+    tx: &mut SqlTx,
+    user: UserId,
+    page: &PageRequest,
+) -> Result<Page<ConnectionRecord>, StoreError> {
+    list_connections(tx, "outside_user_id", user.as_uuid(), page).await
+}
+
+pub(crate) async fn assign_client(
+    tx: &mut SqlTx,
+    user: UserId,
+    client: ClientId,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    // Assigning twice keeps the first assignment (and its time).
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO client_assignments (user_id, client_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(user.as_uuid())
+        .bind(client.as_uuid())
+        .bind(micros(at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("client assignment"))?;
+    Ok(())
+}
+
+pub(crate) async fn unassign_client(tx: &mut SqlTx, user: UserId, client: ClientId) -> Result<bool, StoreError> {
+    let removed = on!(tx, |c| {
+        sqlx::query("DELETE FROM client_assignments WHERE user_id = $1 AND client_id = $2")
+            .bind(user.as_uuid())
+            .bind(client.as_uuid())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map("client assignment"))?;
+    Ok(removed > 0)
+}
+
+pub(crate) async fn assigned_clients(tx: &mut SqlTx, user: UserId) -> Result<Vec<ClientId>, StoreError> {
+    let ids: Vec<Uuid> = on!(tx, |c| {
+        sqlx::query_scalar("SELECT client_id FROM client_assignments WHERE user_id = $1 ORDER BY client_id")
+            .bind(user.as_uuid())
+            .fetch_all(c)
+            .await
+    })
+    .map_err(map("client assignments"))?;
+    Ok(ids.into_iter().map(ClientId::from_uuid).collect())
+}
+
+/// Engagements whose `column` (a constant column name) is `value`, by id.
+async fn list_engagements(
+    tx: &mut SqlTx,
+    column: &'static str,
+    value: Uuid,
+    page: &PageRequest,
+) -> Result<Page<EngagementRecord>, StoreError> {
+    let after = cursor_id(page)?;
+    let limit = fetch_limit(page);
+    let sql =
+        format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE {column} = $1 AND id > $2 ORDER BY id LIMIT $3");
+    let rows: Vec<EngagementRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(value).bind(after).bind(limit).fetch_all(c).await)
+            .map_err(map("engagements"))?;
+    let records = rows.into_iter().map(EngagementRow::into_record).collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(records, page, |e| e.id.to_string()))
+}
+
+/// Connections whose `column` (a constant column name) is `value`, by id.
+async fn list_connections(
+    tx: &mut SqlTx,
+    column: &'static str,
+    value: Uuid,
+    page: &PageRequest,
+) -> Result<Page<ConnectionRecord>, StoreError> {
+    let after = cursor_id(page)?;
+    let limit = fetch_limit(page);
+    let sql =
+        format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE {column} = $1 AND id > $2 ORDER BY id LIMIT $3");
+    let rows: Vec<ConnectionRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(value).bind(after).bind(limit).fetch_all(c).await)
+            .map_err(map("connections"))?;
+    let records = rows.into_iter().map(ConnectionRow::into_record).collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(records, page, |c| c.id.to_string()))
+}

@@ -1,0 +1,189 @@
+//! Single-use tokens (set-password links, invitations) and sessions. Only
+//! the SHA-256 of a token is ever stored.
+
+use crate::prelude::*;
+
+/// The stored columns of a token's purpose: its name and the engagement or
+/// connection it accepts.
+fn purpose_columns(purpose: TokenPurpose) -> (&'static str, Option<Uuid>, Option<Uuid>) {
+    match purpose {
+        TokenPurpose::SetPassword => ("set_password", None, None),
+        TokenPurpose::AcceptEngagement(id) => ("accept_engagement", Some(id.as_uuid()), None),
+        TokenPurpose::AcceptConnection(id) => ("accept_connection", None, Some(id.as_uuid())),
+    }
+}
+
+/// A consumed token: whose it was and what it was for.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UsedTokenRow {
+    user_id: Uuid,
+    purpose: String,
+    engagement_id: Option<Uuid>,
+    connection_id: Option<Uuid>,
+}
+
+impl UsedTokenRow {
+    fn into_parts(self) -> Result<(UserId, TokenPurpose), StoreError> {
+        let purpose = match (self.purpose.as_str(), self.engagement_id, self.connection_id) {
+            ("set_password", None, None) => TokenPurpose::SetPassword,
+            ("accept_engagement", Some(id), None) => TokenPurpose::AcceptEngagement(EngagementId::from_uuid(id)),
+            ("accept_connection", None, Some(id)) => TokenPurpose::AcceptConnection(ConnectionId::from_uuid(id)),
+            (other, engagement, connection) => {
+                return Err(StoreError::Corrupt {
+                    what: "token purpose",
+                    reason: format!("`{other}` with engagement {engagement:?} and connection {connection:?}"),
+                });
+            }
+        };
+        Ok((UserId::from_uuid(self.user_id), purpose))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl SessionRow {
+    fn into_record(self) -> Result<SessionRecord, StoreError> {
+        Ok(SessionRecord {
+            id: self.id,
+            user: UserId::from_uuid(self.user_id),
+            created_at: time(self.created_at)?,
+            expires_at: time(self.expires_at)?,
+        })
+    }
+}
+
+pub(crate) async fn insert_token(tx: &mut SqlTx, token: &NewToken) -> Result<(), StoreError> {
+    let (purpose, engagement, connection) = purpose_columns(token.purpose);
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, purpose, engagement_id, connection_id, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&token.hash.0[..])
+        .bind(purpose)
+        .bind(engagement)
+        .bind(connection)
+        .bind(token.user.as_uuid())
+        .bind(micros(token.created_at))
+        .bind(micros(token.expires_at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("token"))?;
+    Ok(())
+}
+
+pub(crate) async fn consume_token(
+    tx: &mut SqlTx,
+    hash: TokenHash,
+    at: OffsetDateTime,
+) -> Result<Option<(UserId, TokenPurpose)>, StoreError> {
+    // One conditional update both checks and uses the token, so two
+    // concurrent uses cannot both succeed: the second finds it used.
+    let row: Option<UsedTokenRow> = on!(tx, |c| {
+        sqlx::query_as(
+            "UPDATE tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id, purpose, engagement_id, connection_id",
+        )
+        .bind(micros(at))
+        .bind(&hash.0[..])
+        .fetch_optional(c)
+        .await
+    })
+    .map_err(map("token"))?;
+    row.map(UsedTokenRow::into_parts).transpose()
+}
+
+pub(crate) async fn revoke_password_tokens(
+    tx: &mut SqlTx,
+    user: UserId,
+    at: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    on!(tx, |c| {
+        sqlx::query(
+            "UPDATE tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'set_password' AND used_at IS NULL",
+        )
+        .bind(micros(at))
+        .bind(user.as_uuid())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("token"))
+}
+
+pub(crate) async fn insert_session(tx: &mut SqlTx, session: &NewSession) -> Result<(), StoreError> {
+    on!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.id)
+        .bind(&session.hash.0[..])
+        .bind(session.user.as_uuid())
+        .bind(micros(session.created_at))
+        .bind(micros(session.expires_at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("session"))?;
+    Ok(())
+}
+
+pub(crate) async fn session(
+    tx: &mut SqlTx,
+    hash: TokenHash,
+    at: OffsetDateTime,
+) -> Result<Option<SessionRecord>, StoreError> {
+    // The user's `active` flag is read here, at every request, so that
+    // deactivating a user locks them out at once (PRODUCT.md rule 6).
+    let row: Option<SessionRow> = on!(tx, |c| {
+        sqlx::query_as(
+            "SELECT s.id, s.user_id, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND u.active",
+        )
+        .bind(&hash.0[..])
+        .bind(micros(at))
+        .fetch_optional(c)
+        .await
+    })
+    .map_err(map("session"))?;
+    row.map(SessionRow::into_record).transpose()
+}
+
+pub(crate) async fn end_session(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+    // Ending an unknown or already ended session is not an error: the
+    // outcome the caller wants (the session does not work) holds. An ended
+    // session keeps its first end time.
+    on!(tx, |c| {
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(micros(at))
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map("session"))?;
+    Ok(())
+}
+
+pub(crate) async fn end_all_sessions(tx: &mut SqlTx, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
+    // Only live sessions are ended (and counted); expired ones already do not work.
+    on!(tx, |c| {
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND expires_at > $1")
+            .bind(micros(at))
+            .bind(user.as_uuid())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+    .map_err(map("session"))
+}
