@@ -1,23 +1,55 @@
 //! Encrypted, streamed file storage.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
-/// Where a blob lives in the store: chosen by Ferry, never derived from a
-/// user's file name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where a blob lives in the store: chosen by Ferry from ids (such as
+/// `documents/<uuid>`), never derived from a user's file name.
+///
+/// One to 512 bytes of `/`-separated segments, each made of ASCII letters,
+/// digits, `.`, `_` or `-` and neither `.` nor `..`, so that every backend
+/// (a folder, S3) stores it under the same name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlobKey(String);
 
+/// Why a string is not a [`BlobKey`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a storage key must be 1 to 512 characters of `/`-separated segments made of letters, digits, '.', '_' or '-'")]
+pub struct InvalidBlobKey;
+
 impl BlobKey {
-    /// Wraps a key made by the caller from ids (such as `documents/<uuid>`).
-    #[must_use]
-    pub fn new(key: String) -> Self {
-        Self(key)
+    /// Longest key, in bytes.
+    pub const MAX_LEN: usize = 512;
+
+    /// Checks a key made by the caller from ids (such as `documents/<uuid>`).
+    ///
+    /// # Errors
+    /// [`InvalidBlobKey`] when `key` is empty, too long, has an empty, `.` or
+    /// `..` segment, or a character outside letters, digits, `.`, `_`, `-`
+    /// and the `/` between segments.
+    pub fn parse(key: &str) -> Result<Self, InvalidBlobKey> {
+        let segment_ok = |segment: &str| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        if key.len() > Self::MAX_LEN || !key.split('/').all(segment_ok) {
+            return Err(InvalidBlobKey);
+        }
+        Ok(Self(key.to_owned()))
     }
 
     /// The key.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -93,6 +125,27 @@ pub trait BlobRead: Send {
     async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, BlobError>;
 }
 
+/// One committed blob, as a listing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    /// Its key.
+    pub key: BlobKey,
+    /// When it was committed (the backend's last-modified time).
+    pub committed_at: OffsetDateTime,
+}
+
+/// A listing in progress, for consistency checks and garbage collection.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait BlobList: Send {
+    /// The next batch of committed blobs, in no particular order, or `None`
+    /// at the end. Uploads in progress never appear.
+    ///
+    /// # Errors
+    /// [`BlobError::Unavailable`] when the backend fails.
+    async fn next_batch(&mut self) -> Result<Option<Vec<BlobEntry>>, BlobError>;
+}
+
 /// The file store.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -121,4 +174,24 @@ pub trait BlobStore: Send + Sync {
     /// # Errors
     /// [`BlobError::Unavailable`].
     async fn exists(&self, key: &BlobKey) -> Result<bool, BlobError>;
+
+    /// Lists the committed blobs whose keys start with the segments of
+    /// `prefix` (`documents` lists `documents/…`; `None` lists every blob).
+    /// A garbage collector must spare blobs committed recently: an upload is
+    /// committed before the database records it.
+    ///
+    /// # Errors
+    /// [`BlobError::Unavailable`].
+    async fn list<'a>(&self, prefix: Option<&'a BlobKey>) -> Result<Box<dyn BlobList>, BlobError>;
+
+    /// Removes what uploads started before `older_than` left behind without
+    /// committing or aborting (a crash, a lost connection), and returns how
+    /// many such uploads it cleaned up. Committed blobs are never touched.
+    /// Uploads still running when they are older than `older_than` are
+    /// removed too, so callers pass a grace period far longer than an upload
+    /// takes (hours, not minutes).
+    ///
+    /// # Errors
+    /// [`BlobError::Unavailable`]; a later sweep retries what this one left.
+    async fn sweep(&self, older_than: OffsetDateTime) -> Result<u64, BlobError>;
 }

@@ -666,16 +666,18 @@ pub trait Tx: Send {
         limit: u32,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
-    /// Marks a message sent.
+    /// Marks a pending message sent.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`].
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] when it is no longer
+    /// pending (a late report never changes a settled message).
     async fn mark_mail_sent(&mut self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Records a failed try: retry at `retry_at`, or give up when `None`.
+    /// Records a failed try of a pending message: retry at `retry_at`, or
+    /// give up when `None`.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`].
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] when it is no longer pending.
     async fn mark_mail_failed(
         &mut self,
         id: Uuid,

@@ -131,7 +131,7 @@ pub(crate) async fn claim_mail(
 
 pub(crate) async fn mark_mail_sent(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
     let changed = on!(tx, |c| {
-        sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'")
             .bind(micros(at))
             .bind(id)
             .execute(c)
@@ -139,7 +139,7 @@ pub(crate) async fn mark_mail_sent(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime)
             .map(|r| r.rows_affected())
     })
     .map_err(map("outgoing mail"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "outgoing mail" }) }
+    settled(tx, id, changed).await
 }
 
 pub(crate) async fn mark_mail_failed(
@@ -155,7 +155,7 @@ pub(crate) async fn mark_mail_failed(
             "UPDATE mail_outbox SET last_error = $1, \
              status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
              next_attempt_at = COALESCE($2, next_attempt_at) \
-             WHERE id = $3",
+             WHERE id = $3 AND status = 'pending'",
         )
         .bind(error)
         .bind(retry_at.map(micros))
@@ -165,7 +165,26 @@ pub(crate) async fn mark_mail_failed(
         .map(|r| r.rows_affected())
     })
     .map_err(map("outgoing mail"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "outgoing mail" }) }
+    settled(tx, id, changed).await
+}
+
+/// Turns the row count of a conditional update of a pending message into the
+/// port's answer: a message that exists but is no longer pending (sent, or
+/// given up) was settled by someone else, and a late report must not change it.
+async fn settled(tx: &mut SqlTx, id: Uuid, changed: u64) -> Result<(), StoreError> {
+    if changed == 1 {
+        return Ok(());
+    }
+    // COUNT(*) is a BIGINT on both engines.
+    let exists: i64 = on!(tx, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE id = $1").bind(id).fetch_one(c).await
+    })
+    .map_err(map("outgoing mail"))?;
+    Err(if exists > 0 {
+        StoreError::Conflict { entity: "outgoing mail" }
+    } else {
+        StoreError::NotFound { entity: "outgoing mail" }
+    })
 }
 
 pub(crate) async fn list_outbox(

@@ -263,3 +263,25 @@ contract!(a_clients_email_log_pages_newest_first, |s| {
     let nobody = tx.email_log(ClientId::from_uuid(id()), &PageRequest::first(10)).await.unwrap();
     assert!(nobody.items.is_empty() && nobody.next.is_none(), "{}", s.engine);
 });
+
+contract!(a_late_report_never_changes_a_settled_message, |s| {
+    let mut tx = s.begin().await;
+    let sent = enqueue(&mut *tx, 0).await;
+    let given_up = enqueue(&mut *tx, 1).await;
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    assert_eq!(tx.claim_mail(at(10), at(20), 5).await.unwrap().len(), 2);
+    tx.mark_mail_sent(sent.id, at(11)).await.unwrap();
+    tx.mark_mail_failed(given_up.id, "550 no such mailbox", None).await.unwrap();
+    // A sender whose lease ran out reports afterwards: refused, nothing changes.
+    let err = tx.mark_mail_failed(sent.id, "timeout", Some(at(100))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { entity: "outgoing mail" }), "{}: {err:?}", s.engine);
+    let err = tx.mark_mail_sent(given_up.id, at(12)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { entity: "outgoing mail" }), "{}: {err:?}", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.store_read().await;
+    assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Sent, 5).await.0), vec![sent.id], "{}", s.engine);
+    assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Failed, 5).await.0), vec![given_up.id], "{}", s.engine);
+});
