@@ -72,48 +72,46 @@ struct ClientFactsRow {
     facts: FactsRow,
 }
 
-/// The columns of a "my clients" row for a practice user, given the
-/// candidate client ids in `cand` (bound: $1 user, $4 practice).
-macro_rules! practice_clients_sql {
-    ($candidates:expr) => {
-        concat!(
-            "SELECT c.id, c.name, c.created_at, e.state AS engagement_state, e.state_by AS engagement_by,
+/// Admins: every actively engaged client of the practice, after the cursor
+/// ($1 user, $2 cursor, $3 limit, $4 practice). Every engaged client is a
+/// match, so this reads one page of the engagement index.
+const ADMIN_CLIENTS_SQL: &str = "\
+SELECT c.id, c.name, c.created_at, e.state AS engagement_state, e.state_by AS engagement_by,
        EXISTS (SELECT 1 FROM client_assignments a WHERE a.user_id = $1 AND a.client_id = c.id) AS assigned,
        (SELECT COUNT(*) FROM tasks t JOIN filings f ON f.id = t.filing_id
          WHERE t.assignee_id = $1 AND f.client_id = c.id AND f.practice_id = $4
            AND f.status = 'active') AS active_tasks,
        NULL AS membership
-  FROM (",
-            $candidates,
-            ") AS cand
+  FROM engagements e
+  JOIN clients c ON c.id = e.client_id
+ WHERE e.practice_id = $4 AND e.state = 'active' AND e.client_id > $2
+ ORDER BY e.client_id
+ LIMIT $3";
+
+/// Staff and bookkeepers: the clients behind their own assignments and their
+/// tasks on active filings, driven from those rows so that the cost follows
+/// the person's work, not the size of the practice. The facts are counted in
+/// the same pass. `$5` is true for bookkeepers, whom an assignment alone
+/// does not let in (rule 4), so they need at least one task.
+const WORKER_CLIENTS_SQL: &str = "\
+SELECT c.id, c.name, c.created_at, e.state AS engagement_state, e.state_by AS engagement_by,
+       cand.assigned, cand.active_tasks, NULL AS membership
+  FROM (SELECT work.client_id,
+               MAX(work.assigned) > 0 AS assigned,
+               CAST(SUM(work.active) AS BIGINT) AS active_tasks
+          FROM (SELECT a.client_id, 1 AS assigned, 0 AS active
+                  FROM client_assignments a WHERE a.user_id = $1 AND a.client_id > $2
+                UNION ALL
+                SELECT f.client_id, 0 AS assigned, 1 AS active
+                  FROM tasks t JOIN filings f ON f.id = t.filing_id
+                 WHERE t.assignee_id = $1 AND f.practice_id = $4 AND f.status = 'active'
+                   AND f.client_id > $2) AS work
+         GROUP BY work.client_id
+        HAVING SUM(work.active) > 0 OR NOT $5) AS cand
   JOIN engagements e ON e.practice_id = $4 AND e.client_id = cand.client_id AND e.state = 'active'
   JOIN clients c ON c.id = cand.client_id
  ORDER BY cand.client_id
- LIMIT $3"
-        )
-    };
-}
-
-/// Admins: every actively engaged client of the practice ($2: the cursor).
-const ADMIN_CLIENTS_SQL: &str = practice_clients_sql!(
-    "SELECT client_id FROM engagements WHERE practice_id = $4 AND state = 'active' AND client_id > $2"
-);
-
-/// Staff: assigned clients and the clients behind their tasks on active
-/// filings. Driven from the user's own assignments and tasks, so the cost
-/// follows their work, not the size of the practice.
-const STAFF_CLIENTS_SQL: &str = practice_clients_sql!(
-    "SELECT client_id FROM client_assignments WHERE user_id = $1 AND client_id > $2
-     UNION
-     SELECT f.client_id FROM tasks t JOIN filings f ON f.id = t.filing_id
-      WHERE t.assignee_id = $1 AND f.practice_id = $4 AND f.status = 'active' AND f.client_id > $2"
-);
-
-/// Bookkeepers: only the clients behind their tasks on active filings.
-const BOOKKEEPER_CLIENTS_SQL: &str = practice_clients_sql!(
-    "SELECT DISTINCT f.client_id FROM tasks t JOIN filings f ON f.id = t.filing_id
-      WHERE t.assignee_id = $1 AND f.practice_id = $4 AND f.status = 'active' AND f.client_id > $2"
-);
+ LIMIT $3";
 
 /// The clients a client user belongs to.
 const MEMBER_CLIENTS_SQL: &str = "\
@@ -140,15 +138,30 @@ pub(crate) async fn clients_for_user(
         return Ok(Page { items: Vec::new(), next: None });
     };
     let rows: Vec<ClientFactsRow> = match actor {
-        Actor::Practice(member) => {
-            let sql = match member.role {
-                Role::Admin => ADMIN_CLIENTS_SQL,
-                Role::Staff => STAFF_CLIENTS_SQL,
-                Role::Bookkeeper => BOOKKEEPER_CLIENTS_SQL,
-            };
+        Actor::Practice(member) if member.role == Role::Admin => {
             let practice = member.practice.as_uuid();
             on!(tx, |c| {
-                sqlx::query_as(sql).bind(user.as_uuid()).bind(after).bind(limit).bind(practice).fetch_all(c).await
+                sqlx::query_as(ADMIN_CLIENTS_SQL)
+                    .bind(user.as_uuid())
+                    .bind(after)
+                    .bind(limit)
+                    .bind(practice)
+                    .fetch_all(c)
+                    .await
+            })
+        }
+        Actor::Practice(member) => {
+            let practice = member.practice.as_uuid();
+            let needs_task = member.role == Role::Bookkeeper;
+            on!(tx, |c| {
+                sqlx::query_as(WORKER_CLIENTS_SQL)
+                    .bind(user.as_uuid())
+                    .bind(after)
+                    .bind(limit)
+                    .bind(practice)
+                    .bind(needs_task)
+                    .fetch_all(c)
+                    .await
             })
         }
         Actor::Client { .. } => on!(tx, |c| {

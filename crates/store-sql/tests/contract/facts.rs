@@ -30,7 +30,7 @@ async fn listed(tx: &mut dyn Tx, user: UserId) -> BTreeSet<ClientId> {
     loop {
         let got = tx.clients_for_user(user, &page).await.unwrap();
         for row in &got.items {
-            assert_eq!(row.facts.client, row.client.id);
+            assert_eq!(row.facts, tx.client_facts(user, row.client.id).await.unwrap(), "listed facts = single facts");
             assert!(out.insert(row.client.id), "a client listed twice");
         }
         match got.next {
@@ -193,6 +193,9 @@ contract!(clients_for_user_lists_exactly_the_clients_the_domain_lets_them_open, 
     // Staff: two assignments (one on a declined engagement) and one task.
     tx.assign_client(staff, clients[0], at(1)).await.unwrap();
     tx.assign_client(staff, clients[2], at(1)).await.unwrap();
+    // A bookkeeper's assignment alone lets them in nowhere.
+    tx.assign_client(bookkeeper, clients[0], at(1)).await.unwrap();
+    tx.assign_client(bookkeeper, clients[4], at(1)).await.unwrap();
     let as_user =
         |user, role| PracticeUser { user, practice, role, active: true, practice_status: PracticeStatus::Approved };
     for (user, role, client) in [
@@ -222,6 +225,11 @@ contract!(clients_for_user_lists_exactly_the_clients_the_domain_lets_them_open, 
     assert_eq!(listed(&mut *tx, admin).await.len(), 5, "admin: every active engagement");
     assert_eq!(listed(&mut *tx, staff).await, [clients[0], clients[3]].into_iter().collect());
     assert_eq!(listed(&mut *tx, bookkeeper).await, [clients[4]].into_iter().collect(), "clients[5] is declined");
+    let page = tx.clients_for_user(bookkeeper, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let facts = page.items[0].facts;
+    assert_eq!((facts.assigned, facts.active_tasks_held), (true, 1), "{}: facts counted in the listing", s.engine);
+    assert_eq!(facts, tx.client_facts(bookkeeper, clients[4]).await.unwrap(), "{}: the same facts both ways", s.engine);
     assert_eq!(listed(&mut *tx, owners[0]).await, [clients[0], clients[1]].into_iter().collect());
     assert!(listed(&mut *tx, stranger).await.is_empty());
     assert!(listed(&mut *tx, outside).await.is_empty());
