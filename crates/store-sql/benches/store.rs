@@ -222,8 +222,12 @@ async fn measure(engine: &str, store: &SqlStore) {
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
+    // FERRY_BENCH_SQLITE_PATH keeps the seeded database for inspection.
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let path = std::env::var("FERRY_BENCH_SQLITE_PATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("bench.db"));
+    let url = format!("sqlite://{}", path.display());
     let store = SqlStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     measure("sqlite", &store).await;
