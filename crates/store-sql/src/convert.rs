@@ -98,3 +98,30 @@ pub(crate) fn page_of<T>(mut items: Vec<T>, page: &PageRequest, key: impl Fn(&T)
     };
     Page { items, next }
 }
+
+/// The outcome of an update by id: `Ok` when it touched the row, else
+/// [`StoreError::NotFound`].
+pub(crate) fn found(changed: u64, entity: &'static str) -> Result<(), StoreError> {
+    if changed == 0 { Err(StoreError::NotFound { entity }) } else { Ok(()) }
+}
+
+/// The outcome of a conditional update by id (`... WHERE id = $x AND state =
+/// $expected`): `Ok` when it touched the row; [`StoreError::Conflict`] when
+/// the row exists but someone moved it first; [`StoreError::NotFound`] when
+/// there is no such row. `table` is one of the schema's table names.
+pub(crate) async fn moved(
+    tx: &mut crate::tx::SqlTx,
+    changed: u64,
+    table: &'static str,
+    id: Uuid,
+    entity: &'static str,
+) -> Result<(), StoreError> {
+    if changed > 0 {
+        return Ok(());
+    }
+    // COUNT(*) is a BIGINT on both engines.
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+    let rows: i64 = crate::tx::on!(tx, |c| sqlx::query_scalar(&sql).bind(id).fetch_one(c).await)
+        .map_err(crate::error::map(entity))?;
+    Err(if rows > 0 { StoreError::Conflict { entity } } else { StoreError::NotFound { entity } })
+}

@@ -139,7 +139,9 @@ pub(crate) async fn mark_mail_sent(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime)
             .map(|r| r.rows_affected())
     })
     .map_err(map("outgoing mail"))?;
-    settled(tx, id, changed).await
+    // A message that exists but is no longer pending (sent, or given up) was
+    // settled already: a late report must not change it.
+    moved(tx, changed, "mail_outbox", id, "outgoing mail").await
 }
 
 pub(crate) async fn mark_mail_failed(
@@ -165,26 +167,9 @@ pub(crate) async fn mark_mail_failed(
         .map(|r| r.rows_affected())
     })
     .map_err(map("outgoing mail"))?;
-    settled(tx, id, changed).await
-}
-
-/// Turns the row count of a conditional update of a pending message into the
-/// port's answer: a message that exists but is no longer pending (sent, or
-/// given up) was settled by someone else, and a late report must not change it.
-async fn settled(tx: &mut SqlTx, id: Uuid, changed: u64) -> Result<(), StoreError> {
-    if changed == 1 {
-        return Ok(());
-    }
-    // COUNT(*) is a BIGINT on both engines.
-    let exists: i64 = on!(tx, |c| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE id = $1").bind(id).fetch_one(c).await
-    })
-    .map_err(map("outgoing mail"))?;
-    Err(if exists > 0 {
-        StoreError::Conflict { entity: "outgoing mail" }
-    } else {
-        StoreError::NotFound { entity: "outgoing mail" }
-    })
+    // A message that exists but is no longer pending (sent, or given up) was
+    // settled already: a late report must not change it.
+    moved(tx, changed, "mail_outbox", id, "outgoing mail").await
 }
 
 pub(crate) async fn list_outbox(

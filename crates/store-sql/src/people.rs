@@ -106,11 +106,6 @@ fn role_filter(column: &str, roles: impl IntoIterator<Item = Role>) -> Option<St
     (!names.is_empty()).then(|| format!("{column} IN ({})", names.join(", ")))
 }
 
-/// Turns an update's row count into `Ok` or [`StoreError::NotFound`].
-fn found(changed: u64, entity: &'static str) -> Result<(), StoreError> {
-    if changed == 0 { Err(StoreError::NotFound { entity }) } else { Ok(()) }
-}
-
 pub(crate) async fn insert_user(tx: &mut SqlTx, user: &NewUser) -> Result<(), StoreError> {
     on!(tx, |c| {
         sqlx::query("INSERT INTO users (id, email, name, kind, active, created_at) VALUES ($1, $2, $3, $4, TRUE, $5)")

@@ -101,13 +101,7 @@ pub(crate) async fn set_practice_status(
             .map(|r| r.rows_affected())
     })
     .map_err(map("practice status"))?;
-    if changed == 1 {
-        Ok(())
-    } else if practice(tx, id).await?.is_some() {
-        Err(StoreError::Conflict { entity: "practice" })
-    } else {
-        Err(StoreError::NotFound { entity: "practice" })
-    }
+    moved(tx, changed, "practices", id.as_uuid(), "practice").await
 }
 
 pub(crate) async fn set_plan(tx: &mut SqlTx, id: PracticeId, plan: Plan) -> Result<(), StoreError> {
@@ -124,7 +118,7 @@ pub(crate) async fn set_plan(tx: &mut SqlTx, id: PracticeId, plan: Plan) -> Resu
         .map(|r| r.rows_affected())
     })
     .map_err(map("plan"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "practice" }) }
+    found(changed, "practice")
 }
 
 pub(crate) async fn set_branding(tx: &mut SqlTx, id: PracticeId, branding: &Branding) -> Result<(), StoreError> {
@@ -139,7 +133,7 @@ pub(crate) async fn set_branding(tx: &mut SqlTx, id: PracticeId, branding: &Bran
             .map(|r| r.rows_affected())
     })
     .map_err(map("branding"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "practice" }) }
+    found(changed, "practice")
 }
 
 pub(crate) async fn list_practices(

@@ -22,6 +22,8 @@ pub(crate) use ferry_ports::store::ReserveError;
 pub(crate) use time::{Date, OffsetDateTime};
 pub(crate) use uuid::Uuid;
 
-pub(crate) use crate::convert::{count, cursor_id, fetch_limit, micros, name, opt_time, page_of, parse, time};
+pub(crate) use crate::convert::{
+    count, cursor_id, fetch_limit, found, micros, moved, name, opt_time, page_of, parse, time,
+};
 pub(crate) use crate::error::map;
 pub(crate) use crate::tx::{SqlTx, on, on_each};

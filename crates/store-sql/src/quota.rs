@@ -73,7 +73,7 @@ pub(crate) async fn remove_add_on(tx: &mut SqlTx, id: AddOnId) -> Result<(), Sto
         sqlx::query("DELETE FROM add_ons WHERE id = $1").bind(id.as_uuid()).execute(c).await.map(|r| r.rows_affected())
     })
     .map_err(map("add-on"))?;
-    if removed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "add-on" }) }
+    found(removed, "add-on")
 }
 
 /// Everything a reservation check needs about one practice at one moment.

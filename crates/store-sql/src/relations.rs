@@ -130,13 +130,7 @@ pub(crate) async fn set_engagement_state(
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let changed = move_state(tx, "engagements", id.as_uuid(), from, to, at).await?;
-    if changed == 1 {
-        Ok(())
-    } else if engagement(tx, id).await?.is_some() {
-        Err(StoreError::Conflict { entity: "engagement" })
-    } else {
-        Err(StoreError::NotFound { entity: "engagement" })
-    }
+    moved(tx, changed, "engagements", id.as_uuid(), "engagement").await
 }
 
 pub(crate) async fn list_engagements_of_practice(
@@ -191,13 +185,7 @@ pub(crate) async fn set_connection_state(
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let changed = move_state(tx, "connections", id.as_uuid(), from, to, at).await?;
-    if changed == 1 {
-        Ok(())
-    } else if connection(tx, id).await?.is_some() {
-        Err(StoreError::Conflict { entity: "connection" })
-    } else {
-        Err(StoreError::NotFound { entity: "connection" })
-    }
+    moved(tx, changed, "connections", id.as_uuid(), "connection").await
 }
 
 pub(crate) async fn list_connections_of_practice(

@@ -101,13 +101,7 @@ pub(crate) async fn set_filing_status(
             .map(|r| r.rows_affected())
     })
     .map_err(map("filing status"))?;
-    if changed == 1 {
-        Ok(())
-    } else if filing(tx, id).await?.is_some() {
-        Err(StoreError::Conflict { entity: "filing" })
-    } else {
-        Err(StoreError::NotFound { entity: "filing" })
-    }
+    moved(tx, changed, "filings", id.as_uuid(), "filing").await
 }
 
 pub(crate) async fn list_filings(
@@ -222,7 +216,7 @@ pub(crate) async fn set_task_status(
             .map(|r| r.rows_affected())
     })
     .map_err(map("task status"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "task" }) }
+    found(changed, "task")
 }
 
 pub(crate) async fn set_task_assignee(
@@ -240,7 +234,7 @@ pub(crate) async fn set_task_assignee(
             .map(|r| r.rows_affected())
     })
     .map_err(map("task assignee"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "task" }) }
+    found(changed, "task")
 }
 
 pub(crate) async fn set_task_due(tx: &mut SqlTx, id: TaskId, due: Option<Date>) -> Result<(), StoreError> {
@@ -253,7 +247,7 @@ pub(crate) async fn set_task_due(tx: &mut SqlTx, id: TaskId, due: Option<Date>) 
             .map(|r| r.rows_affected())
     })
     .map_err(map("task due date"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "task" }) }
+    found(changed, "task")
 }
 
 pub(crate) async fn set_task_reviewers(
@@ -274,7 +268,7 @@ pub(crate) async fn set_task_reviewers(
             .map(|r| r.rows_affected())
     })
     .map_err(map("task reviewer"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "task" }) }
+    found(changed, "task")
 }
 
 pub(crate) async fn list_tasks_of_filing(
@@ -444,7 +438,7 @@ pub(crate) async fn tick_checklist_item(
             .map(|r| r.rows_affected())
     })
     .map_err(map("checklist item"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "checklist item" }) }
+    found(changed, "checklist item")
 }
 
 pub(crate) async fn remove_checklist_item(
@@ -461,7 +455,7 @@ pub(crate) async fn remove_checklist_item(
             .map(|r| r.rows_affected())
     })
     .map_err(map("checklist item"))?;
-    if changed == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "checklist item" }) }
+    found(changed, "checklist item")
 }
 
 // Time entries.
