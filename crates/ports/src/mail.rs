@@ -20,10 +20,16 @@ pub enum MailError {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait MailTransport: Send + Sync {
-    /// Delivers `mail`.
+    /// Delivers `mail`. An adapter bounds the time this takes (a timeout
+    /// that ends in [`MailError::Unavailable`]): the outbox sender leases
+    /// each message only for a while, and a send still running when the
+    /// lease ends could be repeated by another sender.
     ///
     /// # Errors
     /// [`MailError::Unavailable`] when delivery may succeed later (the sender
-    /// retries with backoff); [`MailError::Rejected`] when it never will.
+    /// retries with backoff): the server or folder cannot be reached, timed
+    /// out, answered 4xx, or refused the adapter's own credentials.
+    /// [`MailError::Rejected`] when it never will: the message itself was
+    /// refused (a 5xx about it, a recipient that cannot be written as an address).
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
 }
