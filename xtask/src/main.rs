@@ -37,6 +37,10 @@ Tasks:
                   FERRY_BENCH_POSTGRES_URL is set) and prints p50/p99
                   of the can-U-open-C check and the my-clients list
                   (`cargo bench -p ferry-store-sql --bench store`).
+  bench blob      The blob store's throughput benchmark: 10 MiB and 1 GiB
+                  through encrypt-and-store and back on the local folder
+                  backend, against `cp` of the same file on the same disk,
+                  with peak memory (`cargo bench -p ferry-blob --bench blob`).
   help            Print this help.
 ";
 
@@ -58,7 +62,9 @@ fn main() -> ExitCode {
         Some("bench") => match rest.first().and_then(|b| b.to_str()) {
             Some("store") if rest.len() == 1 => Runner::new("bench")
                 .run(&[Step::new("bench store", &["bench", "--package", "ferry-store-sql", "--bench", "store"])]),
-            _ => usage_error("`bench` takes one benchmark name: store"),
+            Some("blob") if rest.len() == 1 => Runner::new("bench")
+                .run(&[Step::new("bench blob", &["bench", "--package", "ferry-blob", "--bench", "blob"])]),
+            _ => usage_error("`bench` takes one benchmark name: store or blob"),
         },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");

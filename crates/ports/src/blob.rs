@@ -195,3 +195,24 @@ pub trait BlobStore: Send + Sync {
     /// [`BlobError::Unavailable`]; a later sweep retries what this one left.
     async fn sweep(&self, older_than: OffsetDateTime) -> Result<u64, BlobError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(key: &str, valid: bool) {
+        assert_eq!(BlobKey::parse(key).is_ok(), valid, "{key:?}");
+    }
+
+    #[test]
+    fn blob_keys_are_plain_path_segments() {
+        check("documents/0190f1c2-7d3e-7000-8000-000000000001", true);
+        check("a", true);
+        check("a/b.c_d-e", true);
+        check(&"x".repeat(BlobKey::MAX_LEN), true);
+        check(&"x".repeat(BlobKey::MAX_LEN + 1), false);
+        for bad in ["", "/a", "a/", "a//b", ".", "a/..", "a/./b", "a b", "a#1", "a\\b", "é", "a?b", "a%2F"] {
+            check(bad, false);
+        }
+    }
+}
