@@ -367,6 +367,41 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
 }
 
+/// What a sign-in failure counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ThrottleKey {
+    /// The account being signed into.
+    Account(EmailAddress),
+    /// The network address the attempt came from.
+    Address(std::net::IpAddr),
+}
+
+impl ThrottleKey {
+    /// The stored key, such as `account:ada@example.com` or `address:192.0.2.1`.
+    ///
+    /// An IPv4 address seen through an IPv6 socket (`::ffff:192.0.2.1`) is
+    /// stored as the IPv4 address, so one client counts once however it
+    /// connected.
+    #[must_use]
+    pub fn as_key(&self) -> String {
+        match self {
+            Self::Account(email) => format!("account:{}", email.as_str()),
+            Self::Address(ip) => format!("address:{}", ip.to_canonical()),
+        }
+    }
+}
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Sessions that had expired or been ended.
+    pub sessions: u64,
+    /// Single-use tokens that had expired or been used.
+    pub tokens: u64,
+    /// Sign-in failures too old to count.
+    pub login_failures: u64,
+}
+
 /// A purchased allowance add-on as stored (the domain's [`ferry_domain::quota::AddOn`] plus its practice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddOnRecord {
@@ -601,4 +636,23 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page starts; `None` when this is the last.
     pub next: Option<Cursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    #[test]
+    fn throttle_keys_name_their_kind_and_normalise_addresses() {
+        let account = ThrottleKey::Account(EmailAddress::parse("Ada@Example.com").unwrap());
+        assert_eq!(account.as_key(), "account:ada@example.com");
+        let v4 = ThrottleKey::Address(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(v4.as_key(), "address:192.0.2.1");
+        let mapped = ThrottleKey::Address(IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped()));
+        assert_eq!(mapped.as_key(), "address:192.0.2.1");
+        let v6 = ThrottleKey::Address(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)));
+        assert_eq!(v6.as_key(), "address:2001:db8::1");
+    }
 }

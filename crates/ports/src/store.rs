@@ -26,8 +26,8 @@ use crate::records::{
     AddOnRecord, AllowanceUsage, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord, ClientRecord,
     ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord, FilingRecord,
     MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUser, OutboxRecord, OutboxStatus,
-    OutgoingMail, Page, PageRequest, PracticeRecord, ReservationId, ReservationRequest, SessionRecord, TaskRecord,
-    Thread, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
+    OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest, SessionRecord,
+    TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
 };
 
 /// Why a store operation failed. Adapters translate their driver's errors
@@ -556,6 +556,35 @@ pub trait Tx: Send {
     /// returns how many were live.
     async fn end_all_sessions(&mut self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
 
+    // Sign-in throttling. Failures are rows, so every server process counts
+    // the same ones.
+
+    /// Records one failed sign-in at `at` against each of `keys` (typically
+    /// the account and the address it came from). A key given twice counts
+    /// once; no keys records nothing.
+    async fn record_login_failure(&mut self, keys: &[ThrottleKey], at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// How many failures count against `key` at or after `since` (the start
+    /// of the throttling window).
+    async fn login_failures(&mut self, key: &ThrottleKey, since: OffsetDateTime) -> Result<u32, StoreError>;
+
+    /// Forgets every failure counted against `key` (after a successful
+    /// sign-in, or when the operator lifts a lock).
+    async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError>;
+
+    // Housekeeping.
+
+    /// Deletes what can no longer be used: sessions that expired or were
+    /// ended at or before `at`, single-use tokens that expired or were used
+    /// at or before `at`, and sign-in failures from before `failures_before`
+    /// (the start of the longest throttling window). Returns how many of
+    /// each went.
+    async fn purge_expired(
+        &mut self,
+        at: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> Result<PurgeReport, StoreError>;
+
     // Quotas.
 
     /// Records a purchased add-on.
@@ -684,6 +713,16 @@ pub trait Tx: Send {
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;
+
+    /// Puts failed messages back in the queue: the one with `id`, or every
+    /// failed message when `None`. Each becomes pending with no attempts,
+    /// due at `at`; its last error is kept until the next try replaces it.
+    /// Returns how many were put back.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] with `entity: "failed mail"` when `id` is
+    /// given and names no failed message (unknown, pending or sent).
+    async fn retry_failed_mail(&mut self, id: Option<Uuid>, at: OffsetDateTime) -> Result<u64, StoreError>;
 
     /// Outbox messages of one status, oldest first.
     async fn list_outbox(&mut self, status: OutboxStatus, page: &PageRequest)

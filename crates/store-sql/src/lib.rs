@@ -24,6 +24,7 @@ mod convert;
 mod error;
 mod facts;
 mod files;
+mod housekeeping;
 mod mail;
 mod people;
 mod practices;
@@ -31,6 +32,7 @@ mod prelude;
 mod quota;
 mod relations;
 mod sessions;
+mod throttle;
 mod tx;
 mod work;
 

@@ -172,6 +172,28 @@ pub(crate) async fn mark_mail_failed(
     moved(tx, changed, "mail_outbox", id, "outgoing mail").await
 }
 
+pub(crate) async fn retry_failed_mail(tx: &mut SqlTx, id: Option<Uuid>, at: OffsetDateTime) -> Result<u64, StoreError> {
+    // A failed message is settled and leased by nobody (a sender settles a
+    // message only while its lease lasts), so putting it back races no send.
+    // Due at `at` with no attempts, it is claimed like a new message; the
+    // last error stays until the next try replaces it.
+    const SET: &str = "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1 \
+                       WHERE status = 'failed'";
+    let due = micros(at);
+    match id {
+        Some(id) => {
+            let sql = format!("{SET} AND id = $2");
+            let changed = on!(tx, |c| sqlx::query(&sql).bind(due).bind(id).execute(c).await.map(|r| r.rows_affected()))
+                .map_err(map("failed mail"))?;
+            // Unknown, pending and sent alike: there is no failed message to retry.
+            found(changed, "failed mail")?;
+            Ok(changed)
+        }
+        None => on!(tx, |c| sqlx::query(SET).bind(due).execute(c).await.map(|r| r.rows_affected()))
+            .map_err(map("failed mail")),
+    }
+}
+
 pub(crate) async fn list_outbox(
     tx: &mut SqlTx,
     status: OutboxStatus,

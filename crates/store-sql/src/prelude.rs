@@ -15,8 +15,8 @@ pub(crate) use ferry_ports::records::{
     AddOnRecord, AllowanceUsage, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord, ClientRecord,
     ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord, FilingRecord,
     MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUser, OutboxRecord, OutboxStatus,
-    OutgoingMail, Page, PageRequest, PracticeRecord, ReservationId, ReservationRequest, SessionRecord, TaskRecord,
-    Thread, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
+    OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest, SessionRecord,
+    TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
 };
 pub(crate) use ferry_ports::store::ReserveError;
 pub(crate) use time::{Date, OffsetDateTime};

@@ -5,7 +5,9 @@ use ferry_ports::Tx;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::prelude::*;
-use crate::{audit, error, facts, files, mail, people, practices, quota, relations, sessions, work};
+use crate::{
+    audit, error, facts, files, housekeeping, mail, people, practices, quota, relations, sessions, throttle, work,
+};
 
 /// An open database transaction on one of the two engines.
 #[derive(Debug)]
@@ -394,6 +396,22 @@ impl Tx for SqlTx {
     async fn end_all_sessions(&mut self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
         sessions::end_all_sessions(self, user, at).await
     }
+    async fn record_login_failure(&mut self, keys: &[ThrottleKey], at: OffsetDateTime) -> Result<(), StoreError> {
+        throttle::record_login_failure(self, keys, at).await
+    }
+    async fn login_failures(&mut self, key: &ThrottleKey, since: OffsetDateTime) -> Result<u32, StoreError> {
+        throttle::login_failures(self, key, since).await
+    }
+    async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError> {
+        throttle::clear_login_failures(self, key).await
+    }
+    async fn purge_expired(
+        &mut self,
+        at: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> Result<PurgeReport, StoreError> {
+        housekeeping::purge_expired(self, at, failures_before).await
+    }
     async fn insert_add_on(&mut self, add_on: &AddOnRecord) -> Result<(), StoreError> {
         quota::insert_add_on(self, add_on).await
     }
@@ -473,6 +491,9 @@ impl Tx for SqlTx {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError> {
         mail::mark_mail_failed(self, id, error, retry_at).await
+    }
+    async fn retry_failed_mail(&mut self, id: Option<Uuid>, at: OffsetDateTime) -> Result<u64, StoreError> {
+        mail::retry_failed_mail(self, id, at).await
     }
     async fn list_outbox(
         &mut self,

@@ -285,3 +285,102 @@ contract!(a_late_report_never_changes_a_settled_message, |s| {
     assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Sent, 5).await.0), vec![sent.id], "{}", s.engine);
     assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Failed, 5).await.0), vec![given_up.id], "{}", s.engine);
 });
+
+/// Queues `n` messages, claims them and gives every one up; returns their records as queued.
+async fn given_up(tx: &mut dyn Tx, n: usize) -> Vec<OutboxRecord> {
+    let mut messages = Vec::new();
+    for i in 0..n {
+        messages.push(enqueue(tx, i64::try_from(i).unwrap()).await);
+    }
+    let claimed = tx.claim_mail(at(10), at(20), u32::try_from(n).unwrap()).await.unwrap();
+    assert_eq!(ids(&claimed), ids(&messages));
+    for m in &messages {
+        tx.mark_mail_failed(m.id, "550 no such mailbox", None).await.unwrap();
+    }
+    messages
+}
+
+/// A given-up message as put back in the queue at `seconds`.
+fn retried(message: &OutboxRecord, seconds: i64) -> OutboxRecord {
+    OutboxRecord {
+        attempts: 0,
+        next_attempt_at: at(seconds),
+        last_error: Some("550 no such mailbox".to_owned()),
+        ..message.clone()
+    }
+}
+
+contract!(retrying_one_failed_message_puts_only_it_back_in_the_queue, |s| {
+    let mut tx = s.begin().await;
+    let failed = given_up(&mut *tx, 3).await;
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    assert_eq!(tx.retry_failed_mail(Some(failed[1].id), at(500)).await.unwrap(), 1, "{}", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    let (pending, _) = outbox(&mut *tx, OutboxStatus::Pending, 10).await;
+    assert_eq!(pending, vec![retried(&failed[1], 500)], "{}: pending, no attempts, due at 500", s.engine);
+    let (still_failed, _) = outbox(&mut *tx, OutboxStatus::Failed, 10).await;
+    assert_eq!(ids(&still_failed), vec![failed[0].id, failed[2].id], "{}: the others stay failed", s.engine);
+    assert!(tx.claim_mail(at(499), at(600), 10).await.unwrap().is_empty(), "{}: not due before 500", s.engine);
+    let claimed = tx.claim_mail(at(500), at(600), 10).await.unwrap();
+    assert_eq!(
+        claimed,
+        vec![OutboxRecord { attempts: 1, next_attempt_at: at(600), ..retried(&failed[1], 500) }],
+        "{}: claimed as a new message",
+        s.engine
+    );
+    tx.mark_mail_sent(failed[1].id, at(510)).await.unwrap();
+    tx.commit().await.unwrap();
+});
+
+contract!(retrying_all_failed_mail_puts_every_failed_message_back, |s| {
+    let mut tx = s.begin().await;
+    let failed = given_up(&mut *tx, 3).await;
+    let waiting = enqueue(&mut *tx, 30).await;
+    let sent = enqueue(&mut *tx, 31).await;
+    assert_eq!(ids(&tx.claim_mail(at(40), at(45), 10).await.unwrap()), vec![waiting.id, sent.id]);
+    tx.mark_mail_sent(sent.id, at(41)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    assert_eq!(tx.retry_failed_mail(None, at(500)).await.unwrap(), 3, "{}: the three failed", s.engine);
+    assert_eq!(tx.retry_failed_mail(None, at(501)).await.unwrap(), 0, "{}: none left, not an error", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.store_read().await;
+    let (pending, _) = outbox(&mut *tx, OutboxStatus::Pending, 10).await;
+    let mut want: Vec<OutboxRecord> = failed.iter().map(|m| retried(m, 500)).collect();
+    want.push(OutboxRecord { attempts: 1, next_attempt_at: at(45), ..waiting.clone() });
+    assert_eq!(pending, want, "{}: the pending one is untouched", s.engine);
+    assert!(outbox(&mut *tx, OutboxStatus::Failed, 10).await.0.is_empty(), "{}", s.engine);
+    assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Sent, 10).await.0), vec![sent.id], "{}: sent stays sent", s.engine);
+});
+
+contract!(retrying_a_message_that_is_not_failed_is_not_found, |s| {
+    let mut tx = s.begin().await;
+    let pending = enqueue(&mut *tx, 0).await;
+    let sent = enqueue(&mut *tx, 1).await;
+    assert_eq!(tx.claim_mail(at(1), at(5), 10).await.unwrap().len(), 2);
+    tx.mark_mail_sent(sent.id, at(2)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    for (what, id) in [("pending", pending.id), ("sent", sent.id), ("unknown", id())] {
+        let mut tx = s.begin().await;
+        let err = tx.retry_failed_mail(Some(id), at(100)).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { entity: "failed mail" }), "{}: {what}: {err:?}", s.engine);
+        drop(tx);
+    }
+
+    let mut tx = s.store_read().await;
+    let (still_pending, _) = outbox(&mut *tx, OutboxStatus::Pending, 10).await;
+    assert_eq!(
+        still_pending,
+        vec![OutboxRecord { attempts: 1, next_attempt_at: at(5), ..pending.clone() }],
+        "{}: untouched",
+        s.engine
+    );
+    assert_eq!(ids(&outbox(&mut *tx, OutboxStatus::Sent, 10).await.0), vec![sent.id], "{}", s.engine);
+});
