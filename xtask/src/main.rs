@@ -41,6 +41,12 @@ Tasks:
                   through encrypt-and-store and back on the local folder
                   backend, against `cp` of the same file on the same disk,
                   with peak memory (`cargo bench -p ferry-blob --bench blob`).
+  bench api       The API's throughput benchmark: seeds 10,000 clients and
+                  100,000 tasks in SQLite, serves the API on loopback and
+                  drives My Tasks and the account switcher with 64
+                  keep-alive connections, against a bare poem handler;
+                  prints requests per second and p50/p99
+                  (`cargo bench -p ferry-http --bench api`).
   help            Print this help.
 ";
 
@@ -64,7 +70,9 @@ fn main() -> ExitCode {
                 .run(&[Step::new("bench store", &["bench", "--package", "ferry-store-sql", "--bench", "store"])]),
             Some("blob") if rest.len() == 1 => Runner::new("bench")
                 .run(&[Step::new("bench blob", &["bench", "--package", "ferry-blob", "--bench", "blob"])]),
-            _ => usage_error("`bench` takes one benchmark name: store or blob"),
+            Some("api") if rest.len() == 1 => Runner::new("bench")
+                .run(&[Step::new("bench api", &["bench", "--package", "ferry-http", "--bench", "api"])]),
+            _ => usage_error("`bench` takes one benchmark name: store, blob or api"),
         },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");

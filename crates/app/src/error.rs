@@ -1,0 +1,171 @@
+//! What a use case can answer instead of a result.
+
+use ferry_domain::access::{Denied, Rule};
+use ferry_domain::people::SeatLimitReached;
+use ferry_domain::quota::QuotaExceeded;
+use ferry_domain::values::ValueError;
+use ferry_ports::StoreError;
+
+/// Why a use case did not happen. Nothing was changed in every case.
+///
+/// Each variant has a stable machine [`code`](AppError::code); the message
+/// is for people and never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid session: sign in first.
+    #[error("sign in first: the session is missing, expired or ended")]
+    Unauthenticated,
+    /// Wrong email or password.
+    #[error("the email address or password is wrong")]
+    BadCredentials,
+    /// Too many failed sign-ins for this account or address.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds or reset your password")]
+    Throttled {
+        /// When to try again.
+        retry_after_secs: u64,
+    },
+    /// A single-use link was wrong, used or expired.
+    #[error("the link is invalid, already used or expired; ask for a new one")]
+    InvalidToken,
+    /// The account is deactivated, or its practice is not open for use.
+    #[error("{0}")]
+    AccountLocked(String),
+    /// The user must accept the current terms of use first.
+    #[error("accept the terms of use (version {version}) first")]
+    TermsNotAccepted {
+        /// The version to accept.
+        version: u32,
+    },
+    /// The object does not exist or is out of the caller's scope; which one is not told.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, such as `client`.
+        what: &'static str,
+    },
+    /// The caller can see the object but may not do this.
+    #[error("not allowed: {rule}")]
+    Forbidden {
+        /// The rule that refused.
+        rule: Rule,
+    },
+    /// The input is wrong; `field` names it where one field is to blame.
+    #[error("{message}")]
+    Invalid {
+        /// The field to blame, as named in the request.
+        field: Option<String>,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// The change clashes with the current state (taken, already done, changed meanwhile).
+    #[error("{message}")]
+    Conflict {
+        /// What clashed, in words.
+        message: String,
+    },
+    /// Adding the person would go over the seat limit (rule 7).
+    #[error(transparent)]
+    SeatLimit(#[from] SeatLimitReached),
+    /// A transfer does not fit in an allowance (rule 8).
+    #[error(transparent)]
+    Quota(#[from] QuotaExceeded),
+    /// A backend is down or overloaded; the same call may succeed later.
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(String),
+    /// A bug or broken data; details go to the log, not to the caller.
+    #[error("something went wrong on our side; it has been logged")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable machine code of the error.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::BadCredentials => "bad_credentials",
+            Self::Throttled { .. } => "throttled",
+            Self::InvalidToken => "invalid_token",
+            Self::AccountLocked(_) => "account_locked",
+            Self::TermsNotAccepted { .. } => "terms_not_accepted",
+            Self::NotFound { .. } => "not_found",
+            Self::Forbidden { .. } => "forbidden",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict { .. } => "conflict",
+            Self::SeatLimit(_) => "seat_limit_reached",
+            Self::Quota(_) => "quota_exceeded",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The field to blame, if any.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// An input error on `field`.
+    #[must_use]
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    /// A clash with the current state.
+    #[must_use]
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict { message: message.into() }
+    }
+
+    /// A refusal of the domain, for the object called `what`.
+    #[must_use]
+    pub const fn denied(what: &'static str, denied: Denied) -> Self {
+        match denied {
+            Denied::NotFound(_) => Self::NotFound { what },
+            Denied::Forbidden(rule) => Self::Forbidden { rule },
+        }
+    }
+
+    /// A domain value error, renamed to the request's field name.
+    #[must_use]
+    pub fn value(field: &str, error: &ValueError) -> Self {
+        let message = error.to_string();
+        // The domain names its own field ("name", "email"); the request may call it otherwise.
+        let message = match error {
+            ValueError::Empty { field: f }
+            | ValueError::TooLong { field: f, .. }
+            | ValueError::ControlCharacter { field: f }
+            | ValueError::Invalid { field: f, .. } => message.replacen(f, field, 1),
+        };
+        Self::invalid(field, message)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity } => Self::NotFound { what: entity },
+            StoreError::Duplicate { what } => Self::conflict(format!("{what} is already taken")),
+            StoreError::Conflict { entity } => {
+                Self::conflict(format!("the {entity} was changed by someone else; reload and try again"))
+            }
+            StoreError::DanglingReference { what } => Self::invalid(what, format!("{what} does not exist")),
+            StoreError::Unavailable(reason) => Self::Unavailable(reason),
+            StoreError::Rejected { what, .. } if what.contains("cursor") => {
+                Self::invalid("after", "after is not a cursor returned by this list; start from the first page")
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Parses a domain value, naming the request's `field` on failure.
+pub(crate) fn parse<T>(
+    field: &str,
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Result<T, AppError> {
+    parse(raw).map_err(|e| AppError::value(field, &e))
+}

@@ -1,0 +1,501 @@
+//! Consent: engagements with clients (invitations, grants, answers, ends),
+//! connections with outside parties, a client's colleagues, and the
+//! practice's engaged clients.
+
+use ferry_app::{
+    AcceptedInvitation, App, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
+    SecretToken,
+};
+use ferry_domain::consent::{ConsentState, Side};
+use ferry_domain::ids::{ConnectionId, EngagementId, PracticeId};
+use ferry_ports::records::{ClientMemberRecord, PracticeRecord};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::Tag;
+use super::dto::{ClientOut, Str, UserOut, check_limit, client_id, id, page, practice_id, rfc3339};
+use crate::error::ApiResult;
+use crate::guard::Caller;
+
+pub(crate) struct ConsentApi {
+    pub(crate) app: App,
+}
+
+/// A client to invite: a file sharing request.
+#[derive(Object)]
+struct InviteClientBody {
+    /// The client business's name.
+    #[oai(validator(max_length = 1000))]
+    client_name: Str,
+    /// The contact person's email address; the invitation goes there.
+    #[oai(validator(max_length = 320))]
+    email: Str,
+    /// The contact person's name: required when the address has no Ferry
+    /// account yet, ignored for an existing client user.
+    #[oai(validator(max_length = 1000))]
+    name: Option<Str>,
+}
+
+/// An invitation link to accept.
+#[derive(Object)]
+struct AcceptInvitationBody {
+    /// The token from the link.
+    #[oai(validator(max_length = 256))]
+    token: Str,
+    /// A password to sign in with: required when the invitee has none yet
+    /// (at least 10 characters); ignored otherwise.
+    #[oai(validator(max_length = 1024))]
+    password: Option<Str>,
+}
+
+/// A practice to grant access to.
+#[derive(Object)]
+struct GrantBody {
+    /// The practice's id, from the directory.
+    #[oai(validator(max_length = 100))]
+    practice: Str,
+}
+
+/// An outside party to invite.
+#[derive(Object)]
+struct InviteOutsideBody {
+    /// Their name (kept for an existing account).
+    #[oai(validator(max_length = 1000))]
+    name: Str,
+    /// Their email address; the invitation goes there.
+    #[oai(validator(max_length = 320))]
+    email: Str,
+}
+
+/// A colleague to invite to the client.
+#[derive(Object)]
+struct InviteMemberBody {
+    /// Their name (kept for an existing account).
+    #[oai(validator(max_length = 1000))]
+    name: Str,
+    /// Their email address; a link to set a password goes there.
+    #[oai(validator(max_length = 320))]
+    email: Str,
+}
+
+/// A practice, as named on an engagement or connection.
+#[derive(Debug, Clone, Object)]
+struct ConsentPractice {
+    /// The practice's id.
+    id: String,
+    /// The name shown (display name, else legal name).
+    name: String,
+}
+
+impl From<&PracticeRecord> for ConsentPractice {
+    fn from(p: &PracticeRecord) -> Self {
+        Self { id: p.id.to_string(), name: p.branding.display_name.as_ref().unwrap_or(&p.name).as_str().to_owned() }
+    }
+}
+
+/// An engagement between a practice and a client.
+#[derive(Debug, Clone, Object)]
+struct EngagementOut {
+    /// The engagement's id.
+    id: String,
+    /// The practice side.
+    practice: ConsentPractice,
+    /// The client side.
+    client: ClientOut,
+    /// `requested`, `active`, `declined` or `revoked`.
+    state: String,
+    /// While requested: who asked, `practice` or `client`.
+    #[oai(skip_serializing_if_is_none)]
+    requested_by: Option<String>,
+    /// The side named with the state (who asked, declined or ended it), `practice` or `client`.
+    #[oai(skip_serializing_if_is_none)]
+    changed_by: Option<String>,
+    /// When the state last changed.
+    changed_at: String,
+}
+
+/// The name of a side of an engagement or connection, as the API shows it.
+const fn side_name(side: Side, counterparty: &'static str) -> &'static str {
+    match side {
+        Side::Practice => "practice",
+        Side::Counterparty => counterparty,
+    }
+}
+
+fn requested_by(state: ConsentState, counterparty: &'static str) -> Option<String> {
+    match state {
+        ConsentState::Requested { by } => Some(side_name(by, counterparty).to_owned()),
+        _ => None,
+    }
+}
+
+impl From<&EngagementView> for EngagementOut {
+    fn from(v: &EngagementView) -> Self {
+        let state = v.engagement.state;
+        Self {
+            id: v.engagement.id.to_string(),
+            practice: ConsentPractice::from(&v.practice),
+            client: ClientOut::from(&v.client),
+            state: state.name().to_owned(),
+            requested_by: requested_by(state, "client"),
+            changed_by: state.by().map(|by| side_name(by, "client").to_owned()),
+            changed_at: rfc3339(v.engagement.changed_at),
+        }
+    }
+}
+
+/// A connection between a practice and an outside party.
+#[derive(Debug, Clone, Object)]
+struct ConnectionOut {
+    /// The connection's id.
+    id: String,
+    /// The practice side.
+    practice: ConsentPractice,
+    /// The outside party.
+    outside_party: UserOut,
+    /// `requested`, `active`, `declined` or `revoked`.
+    state: String,
+    /// While requested: who asked, `practice` or `outside_party`.
+    #[oai(skip_serializing_if_is_none)]
+    requested_by: Option<String>,
+    /// The side named with the state (who asked, declined or ended it), `practice` or `outside_party`.
+    #[oai(skip_serializing_if_is_none)]
+    changed_by: Option<String>,
+    /// When the state last changed.
+    changed_at: String,
+}
+
+impl From<&ConnectionView> for ConnectionOut {
+    fn from(v: &ConnectionView) -> Self {
+        let state = v.connection.state;
+        Self {
+            id: v.connection.id.to_string(),
+            practice: ConsentPractice::from(&v.practice),
+            outside_party: UserOut::from(&v.outside_party),
+            state: state.name().to_owned(),
+            requested_by: requested_by(state, "outside_party"),
+            changed_by: state.by().map(|by| side_name(by, "outside_party").to_owned()),
+            changed_at: rfc3339(v.connection.changed_at),
+        }
+    }
+}
+
+/// A page of engagements.
+#[derive(Debug, Clone, Object)]
+struct EngagementPage {
+    /// The engagements.
+    items: Vec<EngagementOut>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    next: Option<String>,
+}
+
+/// A page of connections.
+#[derive(Debug, Clone, Object)]
+struct ConnectionPage {
+    /// The connections.
+    items: Vec<ConnectionOut>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    next: Option<String>,
+}
+
+/// What accepting an invitation started.
+#[derive(Debug, Clone, Object)]
+struct AcceptedOut {
+    /// `engagement` or `connection`.
+    kind: String,
+    /// The engagement, now active (for `engagement`).
+    #[oai(skip_serializing_if_is_none)]
+    engagement: Option<EngagementOut>,
+    /// The connection, now active (for `connection`).
+    #[oai(skip_serializing_if_is_none)]
+    connection: Option<ConnectionOut>,
+}
+
+/// A user of a client with their role.
+#[derive(Debug, Clone, Object)]
+struct ClientMemberOut {
+    /// The user.
+    user: UserOut,
+    /// The client's id.
+    client: String,
+    /// `owner` or `member`.
+    role: String,
+}
+
+impl From<&ClientMemberRecord> for ClientMemberOut {
+    fn from(m: &ClientMemberRecord) -> Self {
+        Self { user: UserOut::from(&m.user), client: m.client.to_string(), role: m.role.as_str().to_owned() }
+    }
+}
+
+/// A page of a client's users.
+#[derive(Debug, Clone, Object)]
+struct ClientMemberPage {
+    /// The users, owner first.
+    items: Vec<ClientMemberOut>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    next: Option<String>,
+}
+
+/// A page of clients.
+#[derive(Debug, Clone, Object)]
+struct ClientPage {
+    /// The clients.
+    items: Vec<ClientOut>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    next: Option<String>,
+}
+
+fn engagement_id(raw: &str) -> ApiResult<EngagementId> {
+    id("engagement", raw, true)
+}
+
+fn connection_id(raw: &str) -> ApiResult<ConnectionId> {
+    id("connection", raw, true)
+}
+
+#[OpenApi(tag = "Tag::Consent")]
+impl ConsentApi {
+    /// Invite a client by email: a file sharing request (admins of an approved practice).
+    ///
+    /// A new address gets a client record and an invitation link that
+    /// accepts it (choosing a password); an existing client user's client of
+    /// that name is asked again after a decline or revocation.
+    #[oai(path = "/practices/:practice/engagements", method = "post", operation_id = "invite_client")]
+    async fn invite_client(
+        &self,
+        caller: Data<&Caller>,
+        practice: Path<String>,
+        body: Json<InviteClientBody>,
+    ) -> ApiResult<Json<EngagementOut>> {
+        let body = body.0;
+        let input =
+            InviteClient { client_name: body.client_name.0, email: body.email.0, name: body.name.map(String::from) };
+        let view = self.app.invite_client(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
+        Ok(Json(EngagementOut::from(&view)))
+    }
+
+    /// The practice's connections with outside parties (admins).
+    #[oai(path = "/practices/:practice/connections", method = "get", operation_id = "list_connections")]
+    async fn list_connections(
+        &self,
+        caller: Data<&Caller>,
+        practice: Path<String>,
+        limit: Query<Option<u32>>,
+        after: Query<Option<String>>,
+    ) -> ApiResult<Json<ConnectionPage>> {
+        check_limit(limit.0)?;
+        let found =
+            self.app.list_connections(&caller.principal()?, practice_id(&practice.0)?, &page(limit.0, after.0)).await?;
+        Ok(Json(ConnectionPage {
+            items: found.items.iter().map(ConnectionOut::from).collect(),
+            next: found.next.map(|c| c.0),
+        }))
+    }
+
+    /// Invite an outside party (such as a client's accountant) by email (admins of an approved practice).
+    #[oai(path = "/practices/:practice/connections", method = "post", operation_id = "invite_outside_party")]
+    async fn invite_outside_party(
+        &self,
+        caller: Data<&Caller>,
+        practice: Path<String>,
+        body: Json<InviteOutsideBody>,
+    ) -> ApiResult<Json<ConnectionOut>> {
+        let body = body.0;
+        let input = InviteOutsideParty { name: body.name.0, email: body.email.0 };
+        let view = self.app.invite_outside_party(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
+        Ok(Json(ConnectionOut::from(&view)))
+    }
+
+    /// The engaged clients in the caller's scope (admins: all; staff: assigned
+    /// and those behind their tasks).
+    #[oai(path = "/practices/:practice/clients", method = "get", operation_id = "list_practice_clients")]
+    async fn list_practice_clients(
+        &self,
+        caller: Data<&Caller>,
+        practice: Path<String>,
+        limit: Query<Option<u32>>,
+        after: Query<Option<String>>,
+    ) -> ApiResult<Json<ClientPage>> {
+        check_limit(limit.0)?;
+        let found = self
+            .app
+            .list_practice_clients(&caller.principal()?, practice_id(&practice.0)?, &page(limit.0, after.0))
+            .await?;
+        Ok(Json(ClientPage {
+            items: found.items.iter().map(|c| ClientOut::from(&c.client)).collect(),
+            next: found.next.map(|c| c.0),
+        }))
+    }
+
+    /// My engagements, with their state: a practice admin's practice's, or
+    /// those of the clients a client user owns.
+    #[oai(path = "/engagements", method = "get", operation_id = "list_my_engagements")]
+    async fn list_my_engagements(
+        &self,
+        caller: Data<&Caller>,
+        limit: Query<Option<u32>>,
+        after: Query<Option<String>>,
+    ) -> ApiResult<Json<EngagementPage>> {
+        check_limit(limit.0)?;
+        let found = self.app.list_my_engagements(&caller.principal()?, &page(limit.0, after.0)).await?;
+        Ok(Json(EngagementPage {
+            items: found.items.iter().map(EngagementOut::from).collect(),
+            next: found.next.map(|c| c.0),
+        }))
+    }
+
+    /// My connections, with their state: a practice admin's practice's, or an outside party's own.
+    #[oai(path = "/connections", method = "get", operation_id = "list_my_connections")]
+    async fn list_my_connections(
+        &self,
+        caller: Data<&Caller>,
+        limit: Query<Option<u32>>,
+        after: Query<Option<String>>,
+    ) -> ApiResult<Json<ConnectionPage>> {
+        check_limit(limit.0)?;
+        let found = self.app.list_my_connections(&caller.principal()?, &page(limit.0, after.0)).await?;
+        Ok(Json(ConnectionPage {
+            items: found.items.iter().map(ConnectionOut::from).collect(),
+            next: found.next.map(|c| c.0),
+        }))
+    }
+
+    /// Accept an invitation from its mailed link (no session needed).
+    ///
+    /// An invitee without a password chooses one here; a weak or missing
+    /// password leaves the link usable.
+    #[oai(path = "/invitations/accept", method = "post", operation_id = "accept_invitation")]
+    async fn accept_invitation(&self, body: Json<AcceptInvitationBody>) -> ApiResult<Json<AcceptedOut>> {
+        let body = body.0;
+        let accepted = self
+            .app
+            .accept_invitation(&SecretToken::from_presented(&body.token), body.password.map(String::from))
+            .await?;
+        Ok(Json(match accepted {
+            AcceptedInvitation::Engagement(view) => AcceptedOut {
+                kind: "engagement".to_owned(),
+                engagement: Some(EngagementOut::from(&view)),
+                connection: None,
+            },
+            AcceptedInvitation::Connection(view) => AcceptedOut {
+                kind: "connection".to_owned(),
+                engagement: None,
+                connection: Some(ConnectionOut::from(&view)),
+            },
+        }))
+    }
+
+    /// Grant an approved practice access to the client (the owner); its admins accept it.
+    #[oai(path = "/clients/:client/engagements", method = "post", operation_id = "grant_practice_access")]
+    async fn grant_practice_access(
+        &self,
+        caller: Data<&Caller>,
+        client: Path<String>,
+        body: Json<GrantBody>,
+    ) -> ApiResult<Json<EngagementOut>> {
+        let practice: PracticeId = id("practice", &body.0.practice, false)?;
+        let view = self.app.grant_practice_access(&caller.principal()?, client_id(&client.0)?, practice).await?;
+        Ok(Json(EngagementOut::from(&view)))
+    }
+
+    /// Accept the other side's engagement request (a practice admin, or the client's owner).
+    #[oai(path = "/engagements/:engagement/accept", method = "post", operation_id = "accept_engagement")]
+    async fn accept_engagement(
+        &self,
+        caller: Data<&Caller>,
+        engagement: Path<String>,
+    ) -> ApiResult<Json<EngagementOut>> {
+        let view = self.app.accept_engagement(&caller.principal()?, engagement_id(&engagement.0)?).await?;
+        Ok(Json(EngagementOut::from(&view)))
+    }
+
+    /// Decline the other side's engagement request.
+    #[oai(path = "/engagements/:engagement/decline", method = "post", operation_id = "decline_engagement")]
+    async fn decline_engagement(
+        &self,
+        caller: Data<&Caller>,
+        engagement: Path<String>,
+    ) -> ApiResult<Json<EngagementOut>> {
+        let view = self.app.decline_engagement(&caller.principal()?, engagement_id(&engagement.0)?).await?;
+        Ok(Json(EngagementOut::from(&view)))
+    }
+
+    /// End an engagement (either side; the practice loses access at once), or withdraw one's own request.
+    #[oai(path = "/engagements/:engagement/revoke", method = "post", operation_id = "revoke_engagement")]
+    async fn revoke_engagement(
+        &self,
+        caller: Data<&Caller>,
+        engagement: Path<String>,
+    ) -> ApiResult<Json<EngagementOut>> {
+        let view = self.app.revoke_engagement(&caller.principal()?, engagement_id(&engagement.0)?).await?;
+        Ok(Json(EngagementOut::from(&view)))
+    }
+
+    /// Accept the other side's connection request (the outside party, or a practice admin).
+    #[oai(path = "/connections/:connection/accept", method = "post", operation_id = "accept_connection")]
+    async fn accept_connection(
+        &self,
+        caller: Data<&Caller>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<ConnectionOut>> {
+        let view = self.app.accept_connection(&caller.principal()?, connection_id(&connection.0)?).await?;
+        Ok(Json(ConnectionOut::from(&view)))
+    }
+
+    /// Decline the other side's connection request.
+    #[oai(path = "/connections/:connection/decline", method = "post", operation_id = "decline_connection")]
+    async fn decline_connection(
+        &self,
+        caller: Data<&Caller>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<ConnectionOut>> {
+        let view = self.app.decline_connection(&caller.principal()?, connection_id(&connection.0)?).await?;
+        Ok(Json(ConnectionOut::from(&view)))
+    }
+
+    /// End a connection (either side), or withdraw one's own request.
+    #[oai(path = "/connections/:connection/revoke", method = "post", operation_id = "revoke_connection")]
+    async fn revoke_connection(
+        &self,
+        caller: Data<&Caller>,
+        connection: Path<String>,
+    ) -> ApiResult<Json<ConnectionOut>> {
+        let view = self.app.revoke_connection(&caller.principal()?, connection_id(&connection.0)?).await?;
+        Ok(Json(ConnectionOut::from(&view)))
+    }
+
+    /// The client's users, owner first (the owner).
+    #[oai(path = "/clients/:client/members", method = "get", operation_id = "list_client_members")]
+    async fn list_client_members(
+        &self,
+        caller: Data<&Caller>,
+        client: Path<String>,
+        limit: Query<Option<u32>>,
+        after: Query<Option<String>>,
+    ) -> ApiResult<Json<ClientMemberPage>> {
+        check_limit(limit.0)?;
+        let found =
+            self.app.list_client_members(&caller.principal()?, client_id(&client.0)?, &page(limit.0, after.0)).await?;
+        Ok(Json(ClientMemberPage {
+            items: found.items.iter().map(ClientMemberOut::from).collect(),
+            next: found.next.map(|c| c.0),
+        }))
+    }
+
+    /// Invite a colleague to the client (the owner); a new user is mailed a link to set a password.
+    #[oai(path = "/clients/:client/members", method = "post", operation_id = "invite_client_member")]
+    async fn invite_client_member(
+        &self,
+        caller: Data<&Caller>,
+        client: Path<String>,
+        body: Json<InviteMemberBody>,
+    ) -> ApiResult<Json<ClientMemberOut>> {
+        let body = body.0;
+        let input = InviteClientMember { name: body.name.0, email: body.email.0 };
+        let member = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
+        Ok(Json(ClientMemberOut::from(&member)))
+    }
+}

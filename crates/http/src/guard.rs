@@ -1,0 +1,218 @@
+//! Authentication, CSRF and layer 1 (the portal boundary), in front of every
+//! handler; and the security headers of every response.
+
+use std::net::IpAddr;
+
+use ferry_app::{App, AppError, Authenticated, Principal, SecretToken};
+use ferry_domain::access::{Action, portal_boundary};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::web::RemoteAddr;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem_openapi::payload::Json;
+
+use crate::HttpConfig;
+use crate::error::{ErrorBody, Failure, respond};
+use crate::operations;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "ferry_session";
+/// The header browsers echo the CSRF token in, on unsafe methods.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The purpose string the CSRF token is derived with.
+pub(crate) const CSRF_PURPOSE: &str = "csrf";
+
+/// The caller of a request, as the guard resolved it: handlers read it with
+/// `Data<&Caller>`. `None` on public operations called without a session.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Option<Authenticated>);
+
+impl Caller {
+    /// The principal of a signed-in caller.
+    ///
+    /// # Errors
+    /// 401 when there is none (the guard already refuses that for private operations).
+    pub fn principal(&self) -> Result<Principal, Failure> {
+        self.0.map(|a| a.principal).ok_or_else(|| Failure::from(AppError::Unauthenticated))
+    }
+}
+
+/// Where the request came from, for throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+/// The guard around the API.
+pub struct Guard<E> {
+    inner: E,
+    app: App,
+    config: HttpConfig,
+}
+
+impl<E> std::fmt::Debug for Guard<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").finish_non_exhaustive()
+    }
+}
+
+impl<E> Guard<E> {
+    /// Guards `inner` with `app`'s sessions.
+    pub const fn new(inner: E, app: App, config: HttpConfig) -> Self {
+        Self { inner, app, config }
+    }
+}
+
+fn unsafe_method(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The session token: the bearer token, else the session cookie (which then needs CSRF).
+fn presented_token(req: &Request) -> Option<(SecretToken, bool)> {
+    if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = auth.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| (SecretToken::from_presented(token), false));
+    }
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+        |pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| (SecretToken::from_presented(value), true))
+        },
+    )
+}
+
+fn failure(code: &str, status: StatusCode, message: &str) -> Response {
+    let body = Json(ErrorBody::new(code, message));
+    match status {
+        StatusCode::UNAUTHORIZED => respond(Failure::Unauthorized(body)),
+        StatusCode::FORBIDDEN => respond(Failure::Forbidden(body)),
+        _ => respond(Failure::BadRequest(body)),
+    }
+}
+
+impl<E: Endpoint> Endpoint for Guard<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let operation = operations::find(req.method(), req.uri().path());
+        let address = match req.remote_addr().0 {
+            poem::Addr::SocketAddr(addr) => Some(addr.ip()),
+            _ => None,
+        };
+        req.extensions_mut().insert(ClientAddress(address));
+
+        let mut caller = None;
+        if let Some((token, from_cookie)) = presented_token(&req) {
+            if from_cookie && unsafe_method(req.method()) {
+                let expected = token.derive(CSRF_PURPOSE);
+                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if sent != Some(expected.as_str()) {
+                    return Ok(failure(
+                        "csrf",
+                        StatusCode::FORBIDDEN,
+                        "send the X-CSRF-Token header given at sign-in with every change made with the session cookie",
+                    ));
+                }
+            }
+            match self.app.authenticate(&token).await {
+                Ok(found) => caller = Some(found),
+                // A stale token on a public operation is ignored; elsewhere it is refused below.
+                Err(AppError::Unauthenticated) => {}
+                Err(other) => return Ok(respond(Failure::from(other))),
+            }
+        }
+        let action = operation.and_then(|op| op.action);
+        if let Some(action) = action {
+            let Some(found) = caller else {
+                return Ok(failure(
+                    "unauthenticated",
+                    StatusCode::UNAUTHORIZED,
+                    "sign in first: send `Authorization: Bearer <token>` from POST /auth/login",
+                ));
+            };
+            if let Some(version) = found.terms_pending
+                && !matches!(action, Action::ViewSelf | Action::AcceptTerms | Action::SignOut)
+            {
+                return Ok(respond(Failure::from(AppError::TermsNotAccepted { version })));
+            }
+            // Layer 1: the portal boundary, before any handler.
+            if let Err(decision) = portal_boundary(&found.actor, action) {
+                let error = AppError::Forbidden { rule: decision.rule };
+                self.app.record_refusal(&found.principal, action, &error.to_string()).await;
+                return Ok(respond(Failure::from(error)));
+            }
+        }
+        req.extensions_mut().insert(Caller(caller));
+        let response = self.inner.call(req).await.map(IntoResponse::into_response);
+        let mut response = match response {
+            Ok(response) => response,
+            Err(error) if error.is_from_response() => error.into_response(),
+            // Request parsing errors, unknown paths, wrong methods: the one error shape.
+            Err(error) => crate::error::catch_all(error).await,
+        };
+        if let (Some(action), Some(found)) = (action, caller)
+            && matches!(response.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+        {
+            let reason = if response.status() == StatusCode::FORBIDDEN {
+                "not allowed by the scope check (layer 2)"
+            } else {
+                "not found or out of scope (layer 2)"
+            };
+            self.app.record_refusal(&found.principal, action, reason).await;
+        }
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let _ = &self.config;
+        Ok(response)
+    }
+}
+
+/// Headers on every response: no sniffing, no referrer, no framing of API
+/// responses.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityHeaders;
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        SecurityHeadersEndpoint(ep)
+    }
+}
+
+/// See [`SecurityHeaders`].
+#[derive(Debug)]
+pub struct SecurityHeadersEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let mut response = match self.0.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+        let headers = response.headers_mut();
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.entry("x-frame-options").or_insert(HeaderValue::from_static("DENY"));
+        Ok(response)
+    }
+}
+
+/// The `Set-Cookie` value of a new session.
+#[must_use]
+pub fn session_cookie(token: &SecretToken, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}", token.expose())
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+#[must_use]
+pub fn cleared_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+/// The CSRF token that goes with a session token.
+#[must_use]
+pub fn csrf_token(token: &SecretToken) -> String {
+    token.derive(CSRF_PURPOSE)
+}
+
+#[allow(dead_code)]
+fn _assert_remote_addr(_: RemoteAddr) {}
