@@ -4,6 +4,7 @@ use ferry_app::{App, BrandingChange, PracticeApplication};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
@@ -30,11 +31,11 @@ struct ApplyBody {
 #[derive(Object)]
 struct PracticeChangeBody {
     /// The name shown instead of the legal name.
-    display_name: Option<Option<Str>>,
+    display_name: MaybeUndefined<Str>,
     /// The brand colour, `#rrggbb`.
-    colour: Option<Option<Str>>,
+    colour: MaybeUndefined<Str>,
     /// The https page of the practice's site that embeds the portal.
-    portal_url: Option<Option<Str>>,
+    portal_url: MaybeUndefined<Str>,
 }
 
 /// A page of the directory.
@@ -132,9 +133,9 @@ impl PracticesApi {
     ) -> ApiResult<Json<PracticeOut>> {
         let body = body.0;
         let change = BrandingChange {
-            display_name: body.display_name.map(|o| o.map(String::from)),
-            colour: body.colour.map(|o| o.map(String::from)),
-            portal_url: body.portal_url.map(|o| o.map(String::from)),
+            display_name: patch(body.display_name),
+            colour: patch(body.colour),
+            portal_url: patch(body.portal_url),
         };
         let record = self.app.edit_practice(&caller.principal()?, practice_id(&practice.0)?, &change).await?;
         Ok(Json(PracticeOut::from(&record)))
@@ -164,5 +165,14 @@ impl PracticesApi {
                 })
                 .collect(),
         }))
+    }
+}
+
+/// A PATCH field: left out keeps the value (`None`), `null` clears it (`Some(None)`).
+fn patch(field: MaybeUndefined<Str>) -> Option<Option<String>> {
+    match field {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v.0)),
     }
 }
