@@ -705,7 +705,14 @@ impl App {
     ) -> Result<Page<EmailLogRecord>, AppError> {
         let mut work = self.read(who).await?;
         work.client(Action::ViewEmailLog, client).await?;
-        Ok(work.tx.email_log(client, page).await?)
+        let found = work.tx.email_log(client, page).await?;
+        // A client may be engaged with several practices: each sees only its own mail.
+        // (Filtering after the page keeps the cursor right; a page may come back short.)
+        let own = work.practice_user().map(|p| p.practice);
+        Ok(Page {
+            items: found.items.into_iter().filter(|e| own.is_some() && e.practice == own).collect(),
+            next: found.next,
+        })
     }
 
     /// For a client user: the practice users they may send files to — the

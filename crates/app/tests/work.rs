@@ -599,3 +599,29 @@ async fn client_users_send_to_admins_and_staff_who_can_open_their_client() {
     // Practice users do not use this list.
     assert!(w.app.recipients(&w.admin, w.client).await.is_err());
 }
+
+#[tokio::test]
+async fn each_practice_sees_only_its_own_mail_in_a_shared_clients_email_log() {
+    let w = world().await;
+    let (other, other_admin) = practice(&w.app, &w.store, "Rival Partners").await;
+    engage(&w.store, other, w.client).await;
+    let to = EmailAddress::parse("client@example.com").unwrap();
+    let mut tx = w.store.begin().await.unwrap();
+    for (practice, subject) in [(w.practice, "ours"), (other, "theirs")] {
+        let mail = ferry_ports::records::OutgoingMail {
+            to: to.clone(),
+            subject: subject.into(),
+            text: String::new(),
+            html: String::new(),
+            practice: Some(practice),
+            client: Some(w.client),
+        };
+        tx.enqueue_mail(new_id(), &mail, OffsetDateTime::now_utc()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let subjects = |log: ferry_ports::records::Page<ferry_ports::records::EmailLogRecord>| {
+        log.items.into_iter().map(|e| e.subject).filter(|s| s == "ours" || s == "theirs").collect::<Vec<_>>()
+    };
+    assert_eq!(subjects(w.app.client_emails(&w.admin, w.client, &page()).await.unwrap()), ["ours"]);
+    assert_eq!(subjects(w.app.client_emails(&other_admin, w.client, &page()).await.unwrap()), ["theirs"]);
+}

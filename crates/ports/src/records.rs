@@ -579,6 +579,8 @@ pub struct DocumentRecord {
 pub struct EmailLogRecord {
     /// The outbox message it refers to.
     pub outbox_id: Uuid,
+    /// The practice whose mail it was (`None` for the installation's own).
+    pub practice: Option<PracticeId>,
     /// The client.
     pub client: ClientId,
     /// Recipient.

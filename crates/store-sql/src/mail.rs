@@ -52,6 +52,7 @@ impl OutboxRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct EmailLogRow {
     id: Uuid,
+    practice_id: Option<Uuid>,
     client_id: Uuid,
     to_email: String,
     subject: String,
@@ -62,6 +63,7 @@ impl EmailLogRow {
     fn into_record(self) -> Result<EmailLogRecord, StoreError> {
         Ok(EmailLogRecord {
             outbox_id: self.id,
+            practice: self.practice_id.map(PracticeId::from_uuid),
             client: ClientId::from_uuid(self.client_id),
             to: parse("recipient email", &self.to_email, EmailAddress::parse)?,
             subject: self.subject,
@@ -221,7 +223,7 @@ pub(crate) async fn email_log(
     let limit = fetch_limit(page);
     let rows: Vec<EmailLogRow> = on!(tx, |c| {
         sqlx::query_as(
-            "SELECT id, client_id, to_email, subject, created_at FROM mail_outbox \
+            "SELECT id, practice_id, client_id, to_email, subject, created_at FROM mail_outbox \
              WHERE client_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(client.as_uuid())

@@ -235,7 +235,14 @@ contract!(a_clients_email_log_pages_newest_first, |s| {
     for i in 0..5 {
         let (outbox_id, message) = (id(), mail(Some(practice), Some(client)));
         tx.enqueue_mail(outbox_id, &message, at(i)).await.unwrap();
-        let entry = EmailLogRecord { outbox_id, client, to: message.to, subject: message.subject, created_at: at(i) };
+        let entry = EmailLogRecord {
+            outbox_id,
+            practice: message.practice,
+            client,
+            to: message.to,
+            subject: message.subject,
+            created_at: at(i),
+        };
         expected.push(entry);
         tx.enqueue_mail(id(), &mail(Some(practice), Some(other)), at(i)).await.unwrap();
         tx.enqueue_mail(id(), &mail(Some(practice), None), at(i)).await.unwrap();
