@@ -3,9 +3,6 @@
 //! bookkeeper's access follows the task assigned to them as the filing is
 //! filed and reopened.
 
-use ferry_e2e::ferry_app::Principal;
-use ferry_e2e::ferry_domain::ids::PracticeId;
-use ferry_e2e::ferry_domain::practice::PracticeTransition;
 use ferry_e2e::{Client, Server, text};
 use serde_json::{Value, json};
 
@@ -56,12 +53,9 @@ async fn a_bookkeepers_access_follows_the_work() {
     assert_eq!(text(&applied, "/status"), "pending");
     let practice = text(&applied, "/id");
 
-    // The operator approves it through the app layer (the admin CLI comes later).
-    let operator = server.operator().await;
-    let id: PracticeId = practice.parse().expect("a practice id");
-    let approved =
-        operator.decide_practice(&Principal::Operator, id, PracticeTransition::Approve).await.expect("approved");
-    assert_eq!(approved.status.as_str(), "approved");
+    // The operator approves it with the admin CLI.
+    let approved = server.approve_practice(&practice);
+    assert_eq!(approved["status"], "approved");
 
     // The admin sets a password from the mailed link and signs in.
     let admin = join(&server, "ada@harbour.test").await;

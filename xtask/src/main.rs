@@ -47,6 +47,13 @@ Tasks:
                   keep-alive connections, against a bare poem handler;
                   prints requests per second and p50/p99
                   (`cargo bench -p ferry-http --bench api`).
+  bench transfer  The file transfer benchmark: 10 MiB and 1 GiB uploaded
+                  and downloaded through the API of the real server
+                  binary on loopback, encrypted at rest, against nginx
+                  (from the OS packages) taking the same file by PUT
+                  and serving it by GET in the same run; prints MiB/s,
+                  the ratio to nginx and the server's peak memory
+                  (`cargo bench -p ferry-server --bench transfer`).
   help            Print this help.
 ";
 
@@ -72,7 +79,9 @@ fn main() -> ExitCode {
                 .run(&[Step::new("bench blob", &["bench", "--package", "ferry-blob", "--bench", "blob"])]),
             Some("api") if rest.len() == 1 => Runner::new("bench")
                 .run(&[Step::new("bench api", &["bench", "--package", "ferry-http", "--bench", "api"])]),
-            _ => usage_error("`bench` takes one benchmark name: store, blob or api"),
+            Some("transfer") if rest.len() == 1 => Runner::new("bench")
+                .run(&[Step::new("bench transfer", &["bench", "--package", "ferry-server", "--bench", "transfer"])]),
+            _ => usage_error("`bench` takes one benchmark name: store, blob, api or transfer"),
         },
         Some("help" | "-h" | "--help") => {
             print!("{HELP}");

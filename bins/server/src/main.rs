@@ -34,6 +34,8 @@ use crate::settings::{Args, LogFormat, MailSetting, SettingError, Settings};
 
 /// How long requests in flight may take to finish after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(30);
+/// How often abandoned resumable uploads are looked for.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the server stopped other than by a signal.
 enum Stop {
@@ -136,14 +138,27 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
     if let Some(terms) = &settings.terms {
         tracing::info!(version = terms.version, "terms of use loaded");
     }
-    tracing::info!(blob_store = %settings.blob, "blob storage checked");
+    let (keyring, key_source) =
+        ferry_blob::Keyring::load_or_create(settings.master_keys.0.as_deref(), &settings.key_file())
+            .map_err(|e| Stop::Setting(SettingError::new(settings::MASTER_KEYS, e.to_string())))?;
+    match key_source {
+        ferry_blob::KeySource::Created(path) => tracing::warn!(
+            key_file = %path.display(),
+            "made a new master key for encryption at rest: back this file up with the data, or set FERRY_MASTER_KEYS"
+        ),
+        ferry_blob::KeySource::File(path) => tracing::info!(key_file = %path.display(), "master keys loaded"),
+        ferry_blob::KeySource::Setting => tracing::info!("master keys loaded from FERRY_MASTER_KEYS"),
+    }
+    let blobs = ferry_blob::EncryptedBlobStore::open(&settings.blob, keyring, ferry_blob::BlobOptions::default())
+        .map_err(|e| Stop::Failed(format!("cannot open the file store {}: {e}", settings.blob)))?;
+    tracing::info!(blob_store = %settings.blob, "file storage ready");
 
     let transport = mail_transport(&settings)?;
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let clock = Arc::new(SystemClock);
     let mut config = AppConfig::new(public_url.clone());
     config.terms.clone_from(&settings.terms);
-    let app = App::new(Arc::clone(&shared), clock.clone(), Arc::new(UuidV7), config);
+    let app = App::new(Arc::clone(&shared), Arc::new(blobs), clock.clone(), Arc::new(UuidV7), config);
 
     let sender = OutboxSender::new(Arc::clone(&shared), transport, clock, SenderConfig::default())
         .map_err(|e| Stop::Failed(e.to_string()))?;
@@ -157,6 +172,24 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
                     let _ = mail_stopped.await;
                 })
                 .await;
+        }
+    });
+
+    // Resumable uploads nobody continued before their expiry give their
+    // bytes and quota back, checked every few minutes.
+    let housekeeping = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                match app.reclaim_abandoned_uploads(&ferry_app::Principal::Operator).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(uploads = n, "abandoned resumable uploads reclaimed"),
+                    Err(e) => tracing::warn!(error = %e, "reclaiming abandoned uploads failed; retrying later"),
+                }
+            }
         }
     });
 
@@ -190,6 +223,7 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
 
     // Requests are done: stop the mail sender (it finishes the message in
     // hand), then close the database.
+    housekeeping.abort();
     let _ = stop_mail.send(());
     if let Err(e) = mail.await {
         tracing::warn!(error = %e, "the mail sender stopped abnormally");

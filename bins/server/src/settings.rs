@@ -37,6 +37,10 @@ pub(crate) struct Args {
     #[arg(long, env = "FERRY_BLOB_URL", value_name = "URL")]
     blob_url: Option<String>,
 
+    /// The master keys that encrypt files at rest, `id:base64key[,id:base64key...]`,
+    /// newest first [default: the key file <data-dir>/master.keys, made on first start].
+    #[arg(long, env = "FERRY_MASTER_KEYS", value_name = "KEYS", hide_env_values = true)]
+    master_keys: Option<String>,
     /// The SMTP server for outgoing mail, such as smtps://user:password@mail.example.com;
     /// unset, mail is written as .eml files into <data-dir>/outbox.
     #[arg(long, env = "FERRY_SMTP_URL", value_name = "URL", hide_env_values = true)]
@@ -103,6 +107,7 @@ pub(crate) const LISTEN: &str = "--listen (FERRY_LISTEN)";
 pub(crate) const DATA_DIR: &str = "--data-dir (FERRY_DATA_DIR)";
 pub(crate) const DATABASE_URL: &str = "--database-url (FERRY_DATABASE_URL)";
 const BLOB_URL: &str = "--blob-url (FERRY_BLOB_URL)";
+pub(crate) const MASTER_KEYS: &str = "--master-keys (FERRY_MASTER_KEYS)";
 pub(crate) const SMTP_URL: &str = "--smtp-url (FERRY_SMTP_URL)";
 const MAIL_FROM: &str = "--mail-from (FERRY_MAIL_FROM)";
 pub(crate) const PUBLIC_URL: &str = "--public-url (FERRY_PUBLIC_URL)";
@@ -132,6 +137,23 @@ pub(crate) enum MailSetting {
     Smtp(SmtpConfig),
 }
 
+/// The master keys as configured, or none to use the key file; never shown.
+#[derive(Clone)]
+pub(crate) struct MasterKeys(pub(crate) Option<String>);
+
+impl fmt::Debug for MasterKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "MasterKeys(set)" } else { "MasterKeys(key file)" })
+    }
+}
+
+impl Settings {
+    /// The file the master keys are kept in when they are not set.
+    pub(crate) fn key_file(&self) -> PathBuf {
+        self.data_dir.join("master.keys")
+    }
+}
+
 /// The PEM files for HTTPS, read.
 #[derive(Clone)]
 pub(crate) struct TlsFiles {
@@ -152,6 +174,7 @@ pub(crate) struct Settings {
     pub(crate) data_dir: PathBuf,
     pub(crate) database_url: String,
     pub(crate) blob: BlobLocation,
+    pub(crate) master_keys: MasterKeys,
     pub(crate) mail: MailSetting,
     pub(crate) mail_from: FromAddress,
     /// `None`: derived from the bound address once the port is known.
@@ -290,6 +313,7 @@ impl Args {
             data_dir,
             database_url,
             blob,
+            master_keys: MasterKeys(self.master_keys.filter(|k| !k.trim().is_empty())),
             mail,
             mail_from,
             public_url,

@@ -71,6 +71,15 @@ pub enum AppError {
     /// A backend is down or overloaded; the same call may succeed later.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(String),
+    /// The requested byte range lies outside the file.
+    #[error("the requested range is outside the file of {size} bytes")]
+    RangeNotSatisfiable {
+        /// The file's size.
+        size: u64,
+    },
+    /// The bytes received do not match the checksum sent with them; they were not kept.
+    #[error("the bytes received do not match the checksum sent with them; nothing was kept, send them again")]
+    ChecksumMismatch,
     /// A bug or broken data; details go to the log, not to the caller.
     #[error("something went wrong on our side; it has been logged")]
     Internal(String),
@@ -94,6 +103,8 @@ impl AppError {
             Self::SeatLimit(_) => "seat_limit_reached",
             Self::Quota(_) => "quota_exceeded",
             Self::Unavailable(_) => "unavailable",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Self::ChecksumMismatch => "checksum_mismatch",
             Self::Internal(_) => "internal",
         }
     }
@@ -156,6 +167,17 @@ impl From<StoreError> for AppError {
             StoreError::Rejected { what, .. } if what.contains("cursor") => {
                 Self::invalid("after", "after is not a cursor returned by this list; start from the first page")
             }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ferry_ports::blob::BlobError> for AppError {
+    fn from(error: ferry_ports::blob::BlobError) -> Self {
+        use ferry_ports::blob::BlobError;
+        match error {
+            BlobError::Unavailable(reason) => Self::Unavailable(format!("file storage: {reason}")),
+            BlobError::RangeNotSatisfiable => Self::Internal("a checked range was refused by file storage".into()),
             other => Self::Internal(other.to_string()),
         }
     }

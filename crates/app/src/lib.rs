@@ -17,6 +17,8 @@ mod accounts;
 mod consent;
 mod context;
 mod error;
+pub mod files;
+mod operator;
 mod people;
 mod practices;
 mod secret;
@@ -31,6 +33,7 @@ use ferry_domain::ids::UserId;
 use ferry_domain::values::OrganisationName;
 use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
+use ferry_ports::blob::BlobStore;
 use ferry_ports::clock::{Clock, IdGenerator};
 use ferry_ports::records::TokenHash;
 use uuid::Uuid;
@@ -40,6 +43,10 @@ pub use consent::{
     AcceptedInvitation, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
 };
 pub use error::AppError;
+pub use operator::{
+    AccessExplanation, BLOB_GRACE_PERIOD, ConsistencyReport, HousekeepingReport, InstallationStatus, NewAllowance,
+    NoProgress, PracticeDetail, Progress, StorageFinding, StrayBlob, UserDetail,
+};
 pub use people::{InvitePerson, PersonChange};
 pub use practices::{BrandingChange, PracticeApplication};
 pub use secret::{PasswordPolicy, SecretToken};
@@ -105,6 +112,13 @@ pub struct AppConfig {
     pub terms: Option<Terms>,
     /// Password hashing parameters.
     pub passwords: PasswordPolicy,
+    /// How long a resumable upload waits for its next bytes before it is abandoned.
+    pub upload_ttl: Duration,
+    /// How long a streamed transfer's reservation lasts without news (it is
+    /// renewed while bytes flow).
+    pub reservation_ttl: Duration,
+    /// The most files one transfer may carry.
+    pub max_files_per_transfer: usize,
 }
 
 impl AppConfig {
@@ -122,6 +136,9 @@ impl AppConfig {
             account_failures: 5,
             address_failures: 50,
             throttle_window: Duration::from_secs(15 * 60),
+            upload_ttl: Duration::from_secs(24 * 3600),
+            reservation_ttl: Duration::from_secs(3600),
+            max_files_per_transfer: 500,
             terms: None,
             passwords: PasswordPolicy::default(),
         }
@@ -136,6 +153,7 @@ pub struct App {
 
 struct Inner {
     store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     config: AppConfig,
@@ -150,10 +168,17 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// The use cases over `store`, with the time from `clock` and new ids from `ids`.
+    /// The use cases over `store` and the file store `blobs`, with the time
+    /// from `clock` and new ids from `ids`.
     #[must_use]
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, config: AppConfig) -> Self {
-        Self { inner: Arc::new(Inner { store, clock, ids, config, first_run: Mutex::new(None) }) }
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        config: AppConfig,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { store, blobs, clock, ids, config, first_run: Mutex::new(None) }) }
     }
 
     /// The settings.
@@ -166,5 +191,11 @@ impl App {
     #[must_use]
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The file store, for health checks and housekeeping.
+    #[must_use]
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.inner.blobs
     }
 }

@@ -27,7 +27,13 @@ async fn world() -> World {
     let store = Arc::new(store);
     let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
     config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(UuidV7), config);
+    let app = App::new(
+        store.clone(),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        config,
+    );
     World { app, store, _dir: dir }
 }
 

@@ -114,7 +114,13 @@ async fn world() -> World {
     let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
     config.passwords.memory_kib = 64;
     config.passwords.iterations = 1;
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(UuidV7), config);
+    let app = App::new(
+        store.clone(),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        config,
+    );
     let (practice, admin) = practice(&app, &store, "Ledger & Co").await;
     let staff = member(&store, practice, "Staff", Role::Staff).await;
     let bookkeeper = member(&store, practice, "Bookkeeper", Role::Bookkeeper).await;

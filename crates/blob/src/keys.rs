@@ -195,6 +195,92 @@ impl Keyring {
     }
 }
 
+/// Where the keyring in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `FERRY_MASTER_KEYS` setting.
+    Setting,
+    /// The key file, as found.
+    File(std::path::PathBuf),
+    /// The key file, made now with a fresh key because none existed.
+    Created(std::path::PathBuf),
+}
+
+/// Why the key file could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file or the setting holds a bad keyring.
+    #[error("{setting}: {error}")]
+    Invalid {
+        /// The setting or file at fault.
+        setting: String,
+        /// What is wrong.
+        error: KeyringError,
+    },
+    /// The file cannot be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The key file.
+        path: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+}
+
+impl Keyring {
+    /// The keyring of an installation: the `FERRY_MASTER_KEYS` setting when
+    /// given (`setting`), else the key file at `file`, which is made with one
+    /// fresh key (readable by its owner only) when it does not exist, so an
+    /// installation on its embedded defaults encrypts at rest from its first
+    /// file. Both binaries use this, so they read the same files.
+    ///
+    /// # Errors
+    /// [`KeyFileError`] naming the setting or file at fault.
+    pub fn load_or_create(setting: Option<&str>, file: &std::path::Path) -> Result<(Self, KeySource), KeyFileError> {
+        if let Some(value) = setting.filter(|v| !v.trim().is_empty()) {
+            let ring =
+                Self::parse(value).map_err(|error| KeyFileError::Invalid { setting: MASTER_KEYS_VAR.into(), error })?;
+            return Ok((ring, KeySource::Setting));
+        }
+        let io = |error| KeyFileError::Io { path: file.display().to_string(), error };
+        match std::fs::read_to_string(file) {
+            Ok(text) => {
+                let ring = Self::parse(text.trim())
+                    .map_err(|error| KeyFileError::Invalid { setting: file.display().to_string(), error })?;
+                Ok((ring, KeySource::File(file.to_path_buf())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let entry = Self::generate_entry("k1")
+                    .map_err(|error| KeyFileError::Invalid { setting: file.display().to_string(), error })?;
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                write_new_private(file, entry.as_bytes()).map_err(io)?;
+                let ring = Self::parse(&entry)
+                    .map_err(|error| KeyFileError::Invalid { setting: file.display().to_string(), error })?;
+                Ok((ring, KeySource::Created(file.to_path_buf())))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+/// Writes a new file that only its owner may read; fails if it exists.
+fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= KEY_ID_MAX
@@ -248,5 +334,28 @@ mod tests {
         assert_eq!(ring.current_id(), "2025-01");
         assert_ne!(entry, Keyring::generate_entry("2025-01").unwrap());
         assert_eq!(Keyring::generate_entry("no spaces").unwrap_err(), KeyringError::InvalidId { position: 1 });
+    }
+
+    #[test]
+    fn the_key_file_is_made_once_private_and_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys").join("master.keys");
+        let (first, source) = Keyring::load_or_create(None, &file).unwrap();
+        assert_eq!(source, KeySource::Created(file.clone()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let (again, source) = Keyring::load_or_create(Some("  "), &file).unwrap();
+        assert_eq!(source, KeySource::File(file.clone()));
+        assert_eq!(again.current_id(), first.current_id());
+        let (set, source) = Keyring::load_or_create(Some(&format!("op:{KEY}")), &file).unwrap();
+        assert_eq!((set.current_id(), source), ("op", KeySource::Setting));
+        let bad = Keyring::load_or_create(Some("op:short"), &file).unwrap_err().to_string();
+        assert!(bad.starts_with("FERRY_MASTER_KEYS: "), "{bad}");
+        std::fs::write(&file, "garbage").unwrap();
+        let bad = Keyring::load_or_create(None, &file).unwrap_err().to_string();
+        assert!(bad.contains("master.keys"), "{bad}");
     }
 }

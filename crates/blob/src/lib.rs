@@ -117,7 +117,7 @@ use time::OffsetDateTime;
 use crate::backend::{Backend, Storage, unavailable};
 use crate::location::Kind;
 
-pub use keys::{Keyring, KeyringError, MASTER_KEYS_VAR};
+pub use keys::{KeyFileError, KeySource, Keyring, KeyringError, MASTER_KEYS_VAR};
 pub use location::{BlobLocation, BlobOptions, LocationError};
 
 /// S3's smallest part (but the last).
@@ -219,6 +219,18 @@ impl EncryptedBlobStore {
         };
         let options = BlobOptions { part_size: Some(options.part_size.unwrap_or(default_part_size)), ..options };
         Ok(Self { storage: Arc::new(storage), keyring: Arc::new(keyring), options })
+    }
+
+    /// A store in memory with a fresh random key: for tests and tools that
+    /// need a file store that forgets everything when dropped.
+    ///
+    /// # Panics
+    /// When the system has no randomness to make a key from.
+    #[must_use]
+    pub fn in_memory() -> Self {
+        let entry = Keyring::generate_entry("memory").expect("the system provides randomness");
+        let keyring = Keyring::parse(&entry).expect("a generated entry parses");
+        Self::open(&BlobLocation::memory(), keyring, BlobOptions::default()).expect("the default options are valid")
     }
 
     /// The same storage with another keyring: after a key rotation, or to

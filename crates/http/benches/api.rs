@@ -419,6 +419,7 @@ async fn bench(filters: &[String], window: Window) {
 
     let app = App::new(
         Arc::new(store),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
         AppConfig::new(BaseUrl::parse("http://127.0.0.1").unwrap()),

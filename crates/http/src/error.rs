@@ -100,7 +100,10 @@ impl From<AppError> for Failure {
             _ => {}
         }
         match error {
-            AppError::Invalid { .. } | AppError::InvalidToken => Self::BadRequest(Json(body)),
+            AppError::Invalid { .. }
+            | AppError::InvalidToken
+            | AppError::RangeNotSatisfiable { .. }
+            | AppError::ChecksumMismatch => Self::BadRequest(Json(body)),
             AppError::Unauthenticated | AppError::BadCredentials => Self::Unauthorized(Json(body)),
             AppError::AccountLocked(_) | AppError::TermsNotAccepted { .. } | AppError::Forbidden { .. } => {
                 Self::Forbidden(Json(body))

@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod guard;
 pub mod operations;
+mod transfer;
 
 use ferry_app::App;
 use poem::endpoint::make_sync;
@@ -61,7 +62,7 @@ pub fn router(app: App, config: HttpConfig) -> impl Endpoint {
     let docs = service.swagger_ui();
     let ready_app = app.clone();
     Route::new()
-        .nest("/api/v1", guard::Guard::new(service.into_endpoint(), app, config))
+        .nest("/api/v1", guard::Guard::new(transfer::routes(&app).nest("/", service.into_endpoint()), app, config))
         .at(
             "/api/openapi.json",
             make_sync(move |_| spec.clone()).map_to_response().with(ContentType("application/json")),

@@ -55,7 +55,7 @@ const fn c(op: &'static str, role: Role, params: &'static str, foreign: &'static
     Caller { op, role, params, foreign, control }
 }
 
-use Role::{Admin as A, Anonymous as AN, ClientOwner as CO, OutsideParty as OP};
+use Role::{Admin as A, Anonymous as AN, ClientOwner as CO, OutsideParty as OP, StaffAssigned as SA};
 
 #[rustfmt::skip]
 const CALLERS: &[Caller] = &[
@@ -97,6 +97,9 @@ const CALLERS: &[Caller] = &[
     c("remove_checklist_item",  A,  "task=T1 item=I1", "task=TQ item=IQ", "ok"),
     c("log_time",               A,  "task=T1", "task=TQ", "ok"),
     c("comment_on_task",        A,  "task=T1", "task=TQ", "ok"),
+    c("delete_document",        A,  "document=D1", "document=DQ", "ok"),
+    // The open transfer holds no file: even its sender is told to upload one first.
+    c("complete_transfer",      SA, "batch=B_OPEN", "batch=BQ_OPEN", "400"),
 ];
 
 /// Body properties that hold ids, with the other tenant's (or otherwise

@@ -31,7 +31,13 @@ async fn world() -> World<impl Endpoint<Output = Response>> {
     let store = Arc::new(store);
     let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
     config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(UuidV7), config);
+    let app = App::new(
+        store.clone(),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        config,
+    );
     let token = app.first_run_token().await.unwrap().expect("a fresh installation");
     let application = PracticeApplication {
         practice_name: "Acme Books".into(),

@@ -265,6 +265,24 @@ const TABLE: &[Row] = &[
     r("remove_checklist_item",     In,    "task=T_F item=I_F",                                 "403 403 404 403 403 403 404 404 404 404 401 401 404"),
     r("remove_checklist_item",     Out,   "task=TQ item=IQ",                                   "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
     r("remove_checklist_item",     Mixed, "task=T1 item=IQ",                                   "404 404 404 403 403 403 404 404 404 404 401 401 404"),
+
+    // Files. Inbox and outbox: admins, staff, client users and outside parties (bookkeepers: layer 1).
+    r("list_my_inbox",             Own,   "",                                                  "ok  ok  ok  403 403 403 ok  ok  ok  404 401 401 ok "),
+    r("list_my_outbox",            Own,   "",                                                  "ok  ok  ok  403 403 403 ok  ok  ok  404 401 401 ok "),
+    // A client's document: anyone in scope of the client, bookkeepers included while they hold an active task.
+    r("get_document",              In,    "document=D1",                                       "ok  ok  404 ok  404 404 ok  404 404 404 401 401 404"),
+    r("get_document",              In,    "document=D_CO",                                     "ok  ok  404 ok  404 404 ok  404 404 404 401 401 404"),
+    r("get_document",              Out,   "document=DQ",                                       "404 404 404 404 404 404 404 404 ok  404 401 401 404"),
+    // Over a connection: the practice's admins, and the sender and recipients while it is active.
+    r("get_document",              In,    "document=DX",                                       "ok  404 404 404 404 404 404 404 404 404 401 401 ok "),
+    // Deleting: the uploader, or an admin in scope; others in scope are refused, bookkeepers at layer 1.
+    r("delete_document",           In,    "document=D1",                                       "ok  ok  404 403 403 403 403 404 404 404 401 401 404"),
+    r("delete_document",           In,    "document=D_CO",                                     "ok  403 404 403 403 403 ok  404 404 404 401 401 404"),
+    r("delete_document",           Out,   "document=DQ",                                       "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    r("delete_document",           In,    "document=DX",                                       "ok  404 404 403 403 403 404 404 404 404 401 401 403"),
+    // Completing a transfer: its sender only (this one holds no file yet, so even the sender is told so).
+    r("complete_transfer",         In,    "batch=B_OPEN",                                      "404 400 404 403 403 403 404 404 404 404 401 401 404"),
+    r("complete_transfer",         Out,   "batch=BQ_OPEN",                                     "404 404 404 403 403 403 404 404 404 404 401 401 404"),
 ];
 
 /// What one cell expects.

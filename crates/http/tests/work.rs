@@ -97,7 +97,13 @@ async fn server() -> Server {
 
     let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
     config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
-    let app = App::new(Arc::new(store), Arc::new(SystemClock), Arc::new(UuidV7), config);
+    let app = App::new(
+        Arc::new(store),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        config,
+    );
     let http = HttpConfig { secure_cookies: false, public_url: "http://localhost:8080".to_owned() };
     let client = TestClient::new(ferry_http::router(app, http).map_to_response().boxed());
     let (bookkeeper, bookkeeper_id) = sessions.pop().unwrap();

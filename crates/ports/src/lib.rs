@@ -13,6 +13,7 @@
 //! With the `mock` feature every trait has a `mockall` mock (`MockStore`,
 //! `MockTx`, `MockBlobStore`, ...), for the tests of crates that call them.
 
+pub mod admin;
 pub mod blob;
 pub mod clock;
 pub mod mail;

@@ -574,6 +574,82 @@ pub struct DocumentRecord {
     pub first_downloads: Vec<(UserId, Option<OffsetDateTime>)>,
 }
 
+/// A transfer: one send of files by one sender to chosen recipients, about a
+/// client or over a connection. Its id is the batch id of its documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRecord {
+    /// The batch.
+    pub id: BatchId,
+    /// The practice whose allowances the files count against.
+    pub practice: PracticeId,
+    /// The client the files are for (`None` over a connection).
+    pub client: Option<ClientId>,
+    /// The connection the files travel over (`None` between a practice and a client).
+    pub connection: Option<ConnectionId>,
+    /// Who sends.
+    pub sender: UserId,
+    /// Who receives, each once.
+    pub recipients: Vec<UserId>,
+    /// When it was started.
+    pub created_at: OffsetDateTime,
+    /// When its recipients were told; `None` while resumable uploads may still join it.
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+/// The id of a resumable upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UploadId(pub Uuid);
+
+/// A resumable upload to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpload {
+    /// The new id.
+    pub id: UploadId,
+    /// The transfer it joins.
+    pub transfer: BatchId,
+    /// Who uploads (the transfer's sender).
+    pub uploader: UserId,
+    /// The file's name, as it will be shown.
+    pub name: String,
+    /// Its length, when the uploader declared it.
+    pub length: Option<Bytes>,
+    /// The reservation holding its quota.
+    pub reservation: ReservationId,
+    /// Now.
+    pub created_at: OffsetDateTime,
+    /// When it is abandoned unless more bytes arrive.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A resumable upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// The upload, as recorded (its `length` and `expires_at` as they are now).
+    pub upload: NewUpload,
+    /// Bytes received and kept so far: the offset the next request continues at.
+    pub received: Bytes,
+}
+
+/// A piece of a resumable upload: the bytes one request delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSegment {
+    /// Where it starts in the file.
+    pub first_byte: u64,
+    /// How many bytes it holds (at least one).
+    pub size: u64,
+    /// Where its encrypted bytes are.
+    pub blob_key: String,
+}
+
+/// Which of a user's documents to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mailbox {
+    /// Files sent to the user.
+    Inbox,
+    /// Files the user sent.
+    Outbox,
+}
+
 /// An entry of a client's email log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailLogRecord {

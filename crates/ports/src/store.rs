@@ -12,11 +12,12 @@ use async_trait::async_trait;
 use ferry_domain::access::ClientFacts;
 use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{
-    AddOnId, ChecklistItemId, ClientId, ConnectionId, DocumentId, EngagementId, FilingId, PracticeId, TaskId, UserId,
+    AddOnId, BatchId, ChecklistItemId, ClientId, ConnectionId, DocumentId, EngagementId, FilingId, PracticeId, TaskId,
+    UserId,
 };
 use ferry_domain::people::{Actor, ClientRole, Role};
 use ferry_domain::practice::{Branding, Plan, PracticeStatus};
-use ferry_domain::quota::{AllowanceKind, QuotaExceeded, UsageMonth};
+use ferry_domain::quota::{AllowanceKind, Bytes, QuotaExceeded, UsageMonth};
 use ferry_domain::values::EmailAddress;
 use ferry_domain::work::{Assignee, FilingStatus, Reviewer, TaskStatus};
 use time::{Date, OffsetDateTime};
@@ -25,9 +26,10 @@ use uuid::Uuid;
 use crate::records::{
     AddOnRecord, AllowanceUsage, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord, ClientRecord,
     ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord, FilingRecord,
-    MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUser, OutboxRecord, OutboxStatus,
-    OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest, SessionRecord,
-    TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
+    Mailbox, MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUpload, NewUser, OutboxRecord,
+    OutboxStatus, OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest,
+    SessionRecord, TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, TransferRecord, UploadId,
+    UploadRecord, UploadSegment, UserRecord,
 };
 
 /// Why a store operation failed. Adapters translate their driver's errors
@@ -671,6 +673,113 @@ pub trait Tx: Send {
     /// [`StoreError::NotFound`] for an unknown or already deleted document.
     async fn delete_document(&mut self, id: DocumentId, at: OffsetDateTime) -> Result<(), StoreError>;
 
+    /// A user's live documents, newest first: those sent to them (`Inbox`)
+    /// or by them (`Outbox`).
+    async fn list_documents_of_user(
+        &mut self,
+        user: UserId,
+        mailbox: Mailbox,
+        page: &PageRequest,
+    ) -> Result<Page<DocumentRecord>, StoreError>;
+
+    /// The live documents of one transfer, in the order they were recorded.
+    async fn list_documents_of_transfer(&mut self, id: BatchId) -> Result<Vec<DocumentRecord>, StoreError>;
+
+    // Transfers and resumable uploads.
+
+    /// Records a transfer with its recipients.
+    ///
+    /// # Errors
+    /// [`StoreError::DanglingReference`] for an unknown practice, client,
+    /// connection, sender or recipient; [`StoreError::Duplicate`] for a
+    /// recipient named twice.
+    async fn insert_transfer(&mut self, transfer: &TransferRecord) -> Result<(), StoreError>;
+
+    /// A transfer by id.
+    async fn transfer(&mut self, id: BatchId) -> Result<Option<TransferRecord>, StoreError>;
+
+    /// Marks an open transfer complete; returns false when it already was.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown transfer.
+    async fn complete_transfer(&mut self, id: BatchId, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Records a resumable upload, with nothing received yet.
+    ///
+    /// # Errors
+    /// [`StoreError::DanglingReference`] for an unknown transfer or uploader.
+    async fn insert_upload(&mut self, upload: &NewUpload) -> Result<(), StoreError>;
+
+    /// A resumable upload in progress, expired or not.
+    async fn upload(&mut self, id: UploadId) -> Result<Option<UploadRecord>, StoreError>;
+
+    /// The uploads in progress of a transfer.
+    async fn uploads_of_transfer(&mut self, id: BatchId) -> Result<Vec<UploadRecord>, StoreError>;
+
+    /// Appends the bytes one request delivered, and moves the upload's
+    /// expiry to `expires_at`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown upload; [`StoreError::Conflict`]
+    /// when the segment does not start where the upload stands (another
+    /// request moved it) or runs past its declared length.
+    async fn add_upload_segment(
+        &mut self,
+        id: UploadId,
+        segment: &UploadSegment,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Declares the length of an upload created without one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] when a length was
+    /// already declared or more bytes than `length` were received.
+    async fn set_upload_length(&mut self, id: UploadId, length: Bytes) -> Result<(), StoreError>;
+
+    /// An upload's segments, in file order.
+    async fn upload_segments(&mut self, id: UploadId) -> Result<Vec<UploadSegment>, StoreError>;
+
+    /// Forgets an upload and its segments (finished, terminated or
+    /// abandoned) and returns the segments, whose blobs the caller deletes.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it is already gone.
+    async fn delete_upload(&mut self, id: UploadId) -> Result<Vec<UploadSegment>, StoreError>;
+
+    /// Uploads whose expiry is before `at`, oldest first, at most `limit`.
+    async fn expired_uploads(&mut self, at: OffsetDateTime, limit: u32) -> Result<Vec<UploadRecord>, StoreError>;
+
+    /// Adds to an unexpired reservation, atomically like [`Tx::reserve`]
+    /// (the extra bytes must fit), and moves its expiry to `expires_at`.
+    ///
+    /// # Errors
+    /// [`ReserveError::Exceeded`] naming the allowance and what is left
+    /// (nothing changes); [`StoreError::NotFound`] when the reservation
+    /// expired or is gone.
+    async fn grow_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), ReserveError>;
+
+    /// Turns an unexpired reservation into usage of the bytes actually
+    /// moved (at most what it holds); the rest is given back.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it expired, is gone, or holds fewer
+    /// bytes than `storage` or `throughput`.
+    async fn settle_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
     // Audit.
 
     /// Appends an entry to the tamper-evident audit log: it carries the hash
@@ -730,4 +839,55 @@ pub trait Tx: Send {
 
     /// A client's email log, newest first.
     async fn email_log(&mut self, client: ClientId, page: &PageRequest) -> Result<Page<EmailLogRecord>, StoreError>;
+
+    // Operator tools (ferry-admin).
+
+    /// Users matching `filter`, in order of id.
+    ///
+    /// # Errors
+    /// [`StoreError::Rejected`] for a cursor that is not from this list.
+    async fn list_users(
+        &mut self,
+        filter: &crate::admin::UserFilter,
+        page: &PageRequest,
+    ) -> Result<Page<UserRecord>, StoreError>;
+
+    /// Up to `limit` live (not deleted) documents with ids after `after`
+    /// (from the first when `None`), in order of id: their blob keys and sizes.
+    async fn live_documents(
+        &mut self,
+        after: Option<DocumentId>,
+        limit: u32,
+    ) -> Result<Vec<crate::admin::LiveDocument>, StoreError>;
+
+    /// Whether a live (not deleted) document's content is stored under `key`.
+    async fn blob_in_use(&mut self, key: &str) -> Result<bool, StoreError>;
+
+    /// Every practice's recorded storage against the sum of its live
+    /// documents, in order of practice id.
+    async fn storage_accounts(&mut self) -> Result<Vec<crate::admin::StorageAccount>, StoreError>;
+
+    /// Sets a practice's recorded storage to the sum of its live documents
+    /// (the repair of a drifted count); returns the account as it was before.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown practice.
+    async fn recount_storage(&mut self, practice: PracticeId) -> Result<crate::admin::StorageAccount, StoreError>;
+
+    /// Up to `limit` audit entries after `after_seq` made at or after
+    /// `since`, of `practice` when given, in order.
+    async fn audit_entries_since(
+        &mut self,
+        since: OffsetDateTime,
+        practice: Option<PracticeId>,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// How much there is of everything; sessions count as live at `at`.
+    async fn installation_counts(&mut self, at: OffsetDateTime)
+    -> Result<crate::admin::InstallationCounts, StoreError>;
+
+    /// The versions of the schema migrations applied to this database, in order.
+    async fn applied_migrations(&mut self) -> Result<Vec<i64>, StoreError>;
 }

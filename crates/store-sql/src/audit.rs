@@ -67,7 +67,7 @@ pub(crate) struct AuditRow {
 }
 
 impl AuditRow {
-    fn into_record(self) -> Result<AuditRecord, StoreError> {
+    pub(crate) fn into_record(self) -> Result<AuditRecord, StoreError> {
         Ok(AuditRecord {
             seq: self.seq,
             entry: AuditEntry {

@@ -5,6 +5,8 @@
 use ferry_domain::ids::BatchId;
 use ferry_domain::quota::Bytes;
 
+use ferry_ports::records::Mailbox;
+
 use crate::convert::digest;
 use crate::practices::bytes_column;
 use crate::prelude::*;
@@ -240,4 +242,79 @@ pub(crate) async fn delete_document(tx: &mut SqlTx, id: DocumentId, at: OffsetDa
     })
     .map_err(map("storage usage"))?;
     Ok(())
+}
+
+/// The recipients of the live documents whose ids lie between `low` and
+/// `high` and that `user` received (`Inbox`) or sent (`Outbox`).
+async fn recipients_of_user(
+    tx: &mut SqlTx,
+    user: UserId,
+    mailbox: Mailbox,
+    low: Uuid,
+    high: Uuid,
+) -> Result<Vec<RecipientRow>, StoreError> {
+    let mine = match mailbox {
+        Mailbox::Inbox => "EXISTS (SELECT 1 FROM document_recipients m WHERE m.document_id = d.id AND m.user_id = $1)",
+        Mailbox::Outbox => "d.uploader_id = $1",
+    };
+    let sql = format!(
+        "SELECT r.document_id, r.user_id, r.first_downloaded_at FROM document_recipients r \
+         JOIN documents d ON d.id = r.document_id \
+         WHERE {mine} AND d.id >= $2 AND d.id <= $3 AND d.deleted_at IS NULL \
+         ORDER BY r.document_id, r.user_id"
+    );
+    on!(tx, |c| sqlx::query_as(&sql).bind(user.as_uuid()).bind(low).bind(high).fetch_all(c).await)
+        .map_err(map("document recipients"))
+}
+
+pub(crate) async fn list_documents_of_user(
+    tx: &mut SqlTx,
+    user: UserId,
+    mailbox: Mailbox,
+    page: &PageRequest,
+) -> Result<Page<DocumentRecord>, StoreError> {
+    let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
+    let limit = fetch_limit(page);
+    let sql = match mailbox {
+        // The recipient index leads: a user's received documents, newest first.
+        Mailbox::Inbox => format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM document_recipients m JOIN documents d ON d.id = m.document_id \
+             WHERE m.user_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR m.document_id < $2) \
+             ORDER BY m.document_id DESC LIMIT $3"
+        ),
+        Mailbox::Outbox => format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d \
+             WHERE d.uploader_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR d.id < $2) \
+             ORDER BY d.id DESC LIMIT $3"
+        ),
+    };
+    let rows: Vec<DocumentRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(user.as_uuid()).bind(before).bind(limit).fetch_all(c).await)
+            .map_err(map("documents"))?;
+    let recipients = match (rows.last(), rows.first()) {
+        (Some(low), Some(high)) => recipients_of_user(tx, user, mailbox, low.id, high.id).await?,
+        _ => Vec::new(),
+    };
+    let records = rows.into_iter().map(|row| row.into_record(&recipients)).collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(records, page, |d| d.document.id.to_string()))
+}
+
+pub(crate) async fn list_documents_of_transfer(tx: &mut SqlTx, id: BatchId) -> Result<Vec<DocumentRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY d.id"
+    );
+    let rows: Vec<DocumentRow> =
+        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_all(c).await).map_err(map("documents"))?;
+    let recipients: Vec<RecipientRow> = on!(tx, |c| {
+        sqlx::query_as(
+            "SELECT r.document_id, r.user_id, r.first_downloaded_at FROM document_recipients r \
+             JOIN documents d ON d.id = r.document_id \
+             WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY r.document_id, r.user_id",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(c)
+        .await
+    })
+    .map_err(map("document recipients"))?;
+    rows.into_iter().map(|row| row.into_record(&recipients)).collect()
 }

@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod audit;
 mod convert;
 mod error;
@@ -33,6 +34,7 @@ mod quota;
 mod relations;
 mod sessions;
 mod throttle;
+mod transfers;
 mod tx;
 mod work;
 

@@ -241,6 +241,91 @@ pub(crate) async fn commit_reservation(tx: &mut SqlTx, id: ReservationId) -> Res
     Ok(())
 }
 
+/// Takes the practice's reservation lock (see the module documentation).
+async fn lock_practice(tx: &mut SqlTx, practice: Uuid) -> Result<(), StoreError> {
+    on_each!(tx,
+        sqlite: |_c| Ok::<(), sqlx::Error>(()),
+        postgres: |c| sqlx::query("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
+            .bind(practice)
+            .fetch_optional(c)
+            .await
+            .map(|_| ()),
+    )
+    .map_err(map("practice lock"))
+}
+
+/// The practice of an unexpired reservation.
+async fn live_reservation_practice(tx: &mut SqlTx, id: ReservationId, at: OffsetDateTime) -> Result<Uuid, StoreError> {
+    let practice: Option<Uuid> = on!(tx, |c| {
+        sqlx::query_scalar("SELECT practice_id FROM quota_reservations WHERE id = $1 AND expires_at > $2")
+            .bind(id.0)
+            .bind(micros(at))
+            .fetch_optional(c)
+            .await
+    })
+    .map_err(map("reservation"))?;
+    practice.ok_or(StoreError::NotFound { entity: "reservation" })
+}
+
+pub(crate) async fn grow_reservation(
+    tx: &mut SqlTx,
+    id: ReservationId,
+    storage: Bytes,
+    throughput: Bytes,
+    at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<(), ReserveError> {
+    let practice = live_reservation_practice(tx, id, at).await?;
+    lock_practice(tx, practice).await?;
+    let [storage_state, throughput_state] = allowances(tx, PracticeId::from_uuid(practice), at).await?;
+    for (asked, state) in [(storage, storage_state), (throughput, throughput_state)] {
+        if asked > Bytes::ZERO {
+            check_reservation(state.kind, asked, state.usage, state.limit)?;
+        }
+    }
+    let changed = on!(tx, |c| {
+        sqlx::query(
+            "UPDATE quota_reservations SET storage = storage + $1, throughput = throughput + $2, expires_at = $3 \
+             WHERE id = $4 AND expires_at > $5",
+        )
+        .bind(bytes_column(storage))
+        .bind(bytes_column(throughput))
+        .bind(micros(expires_at))
+        .bind(id.0)
+        .bind(micros(at))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("reservation"))?;
+    found(changed, "reservation")?;
+    Ok(())
+}
+
+pub(crate) async fn settle_reservation(
+    tx: &mut SqlTx,
+    id: ReservationId,
+    storage: Bytes,
+    throughput: Bytes,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    // An expired reservation no longer holds its bytes (reservations of
+    // others may have used them): it cannot be settled, even before a sweep.
+    live_reservation_practice(tx, id, at).await?;
+    let held = take_reservation(tx, id).await?;
+    let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
+    if storage > held.storage || throughput > held.throughput {
+        return Err(StoreError::NotFound { entity: "reservation" });
+    }
+    if storage > 0 {
+        add_usage(tx, held.practice_id, AllowanceKind::Storage, "", storage).await?;
+    }
+    if throughput > 0 {
+        add_usage(tx, held.practice_id, AllowanceKind::Throughput, &held.period, throughput).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn release_reservation(tx: &mut SqlTx, id: ReservationId) -> Result<(), StoreError> {
     take_reservation(tx, id).await.map(|_| ())
 }

@@ -6,7 +6,8 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::prelude::*;
 use crate::{
-    audit, error, facts, files, housekeeping, mail, people, practices, quota, relations, sessions, throttle, work,
+    admin, audit, error, facts, files, housekeeping, mail, people, practices, quota, relations, sessions, throttle,
+    transfers, work,
 };
 
 /// An open database transaction on one of the two engines.
@@ -464,6 +465,104 @@ impl Tx for SqlTx {
     async fn delete_document(&mut self, id: DocumentId, at: OffsetDateTime) -> Result<(), StoreError> {
         files::delete_document(self, id, at).await
     }
+    async fn list_documents_of_user(
+        &mut self,
+        user: UserId,
+        mailbox: ferry_ports::records::Mailbox,
+        page: &PageRequest,
+    ) -> Result<Page<DocumentRecord>, StoreError> {
+        files::list_documents_of_user(self, user, mailbox, page).await
+    }
+    async fn list_documents_of_transfer(
+        &mut self,
+        id: ferry_domain::ids::BatchId,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        files::list_documents_of_transfer(self, id).await
+    }
+    async fn insert_transfer(&mut self, transfer: &ferry_ports::records::TransferRecord) -> Result<(), StoreError> {
+        transfers::insert_transfer(self, transfer).await
+    }
+    async fn transfer(
+        &mut self,
+        id: ferry_domain::ids::BatchId,
+    ) -> Result<Option<ferry_ports::records::TransferRecord>, StoreError> {
+        transfers::transfer(self, id).await
+    }
+    async fn complete_transfer(
+        &mut self,
+        id: ferry_domain::ids::BatchId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        transfers::complete_transfer(self, id, at).await
+    }
+    async fn insert_upload(&mut self, upload: &ferry_ports::records::NewUpload) -> Result<(), StoreError> {
+        transfers::insert_upload(self, upload).await
+    }
+    async fn upload(
+        &mut self,
+        id: ferry_ports::records::UploadId,
+    ) -> Result<Option<ferry_ports::records::UploadRecord>, StoreError> {
+        transfers::upload(self, id).await
+    }
+    async fn uploads_of_transfer(
+        &mut self,
+        id: ferry_domain::ids::BatchId,
+    ) -> Result<Vec<ferry_ports::records::UploadRecord>, StoreError> {
+        transfers::uploads_of_transfer(self, id).await
+    }
+    async fn add_upload_segment(
+        &mut self,
+        id: ferry_ports::records::UploadId,
+        segment: &ferry_ports::records::UploadSegment,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        transfers::add_upload_segment(self, id, segment, expires_at).await
+    }
+    async fn set_upload_length(
+        &mut self,
+        id: ferry_ports::records::UploadId,
+        length: ferry_domain::quota::Bytes,
+    ) -> Result<(), StoreError> {
+        transfers::set_upload_length(self, id, length).await
+    }
+    async fn upload_segments(
+        &mut self,
+        id: ferry_ports::records::UploadId,
+    ) -> Result<Vec<ferry_ports::records::UploadSegment>, StoreError> {
+        transfers::upload_segments(self, id).await
+    }
+    async fn delete_upload(
+        &mut self,
+        id: ferry_ports::records::UploadId,
+    ) -> Result<Vec<ferry_ports::records::UploadSegment>, StoreError> {
+        transfers::delete_upload(self, id).await
+    }
+    async fn expired_uploads(
+        &mut self,
+        at: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ferry_ports::records::UploadRecord>, StoreError> {
+        transfers::expired_uploads(self, at, limit).await
+    }
+    async fn grow_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: ferry_domain::quota::Bytes,
+        throughput: ferry_domain::quota::Bytes,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), ReserveError> {
+        quota::grow_reservation(self, id, storage, throughput, at, expires_at).await
+    }
+    async fn settle_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: ferry_domain::quota::Bytes,
+        throughput: ferry_domain::quota::Bytes,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        quota::settle_reservation(self, id, storage, throughput, at).await
+    }
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
         audit::append_audit(self, entry).await
     }
@@ -504,5 +603,51 @@ impl Tx for SqlTx {
     }
     async fn email_log(&mut self, client: ClientId, page: &PageRequest) -> Result<Page<EmailLogRecord>, StoreError> {
         mail::email_log(self, client, page).await
+    }
+
+    // Operator tools (ferry-admin).
+    async fn list_users(
+        &mut self,
+        filter: &ferry_ports::admin::UserFilter,
+        page: &PageRequest,
+    ) -> Result<Page<UserRecord>, StoreError> {
+        admin::list_users(self, filter, page).await
+    }
+    async fn live_documents(
+        &mut self,
+        after: Option<DocumentId>,
+        limit: u32,
+    ) -> Result<Vec<ferry_ports::admin::LiveDocument>, StoreError> {
+        admin::live_documents(self, after, limit).await
+    }
+    async fn blob_in_use(&mut self, key: &str) -> Result<bool, StoreError> {
+        admin::blob_in_use(self, key).await
+    }
+    async fn storage_accounts(&mut self) -> Result<Vec<ferry_ports::admin::StorageAccount>, StoreError> {
+        admin::storage_accounts(self).await
+    }
+    async fn recount_storage(
+        &mut self,
+        practice: PracticeId,
+    ) -> Result<ferry_ports::admin::StorageAccount, StoreError> {
+        admin::recount_storage(self, practice).await
+    }
+    async fn audit_entries_since(
+        &mut self,
+        since: OffsetDateTime,
+        practice: Option<PracticeId>,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        admin::audit_entries_since(self, since, practice, after_seq, limit).await
+    }
+    async fn installation_counts(
+        &mut self,
+        at: OffsetDateTime,
+    ) -> Result<ferry_ports::admin::InstallationCounts, StoreError> {
+        admin::installation_counts(self, at).await
+    }
+    async fn applied_migrations(&mut self) -> Result<Vec<i64>, StoreError> {
+        admin::applied_migrations(self).await
     }
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod consent;
 mod dto;
+mod files;
 mod people;
 mod practices;
 mod work;
@@ -29,11 +30,19 @@ pub enum Tag {
     Consent,
     /// Clients, filings, tasks and discussion.
     Work,
+    /// Files: inbox, outbox, documents, transfers.
+    Files,
 }
 
 /// Every API group.
-pub(crate) type Apis =
-    (accounts::AccountsApi, practices::PracticesApi, people::PeopleApi, consent::ConsentApi, work::WorkApi);
+pub(crate) type Apis = (
+    accounts::AccountsApi,
+    practices::PracticesApi,
+    people::PeopleApi,
+    consent::ConsentApi,
+    work::WorkApi,
+    files::FilesApi,
+);
 
 /// Builds every API group over `app`.
 #[must_use]
@@ -44,5 +53,6 @@ pub(crate) fn apis(app: &App, config: &HttpConfig) -> Apis {
         people::PeopleApi { app: app.clone() },
         consent::ConsentApi { app: app.clone() },
         work::WorkApi { app: app.clone() },
+        files::FilesApi { app: app.clone() },
     )
 }

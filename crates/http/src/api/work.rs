@@ -404,35 +404,60 @@ impl From<&TaskView> for TaskDetailOut {
     }
 }
 
+/// A recipient of a document and when they first downloaded it.
+#[derive(Object)]
+pub(crate) struct DeliveryOut {
+    /// The recipient's user id.
+    pub(crate) user: String,
+    /// Their first download, if any.
+    pub(crate) first_downloaded_at: Option<String>,
+}
+
 /// A document's metadata.
 #[derive(Object)]
-struct DocumentOut {
+pub(crate) struct DocumentOut {
     /// The document's id.
     id: String,
-    /// Its name.
+    /// The transfer (batch) it was sent in.
+    batch: String,
+    /// Its name, as sent (never a storage path).
     name: String,
     /// Its size in bytes.
     size: u64,
-    /// The sniffed content type.
+    /// The content type told from its bytes.
     content_type: String,
-    /// SHA-256 of the content, in hex.
+    /// SHA-256 of the content, in hex: compare it with your copy.
     sha256: String,
     /// The user id of who uploaded it.
     uploader: String,
+    /// The client it belongs to (absent when sent over a connection).
+    client: Option<String>,
+    /// The connection it travelled over (absent between a practice and a client).
+    connection: Option<String>,
+    /// Its recipients and their first downloads.
+    recipients: Vec<DeliveryOut>,
     /// When it was uploaded.
     created_at: String,
 }
 
 impl From<&DocumentRecord> for DocumentOut {
-    fn from(d: &DocumentRecord) -> Self {
-        let d = &d.document;
+    fn from(record: &DocumentRecord) -> Self {
+        let d = &record.document;
         Self {
             id: d.id.to_string(),
+            batch: d.batch.to_string(),
             name: d.name.clone(),
             size: d.size.get(),
             content_type: d.content_type.clone(),
             sha256: hex(&d.sha256),
             uploader: d.uploader.to_string(),
+            client: d.client.map(|c| c.to_string()),
+            connection: d.connection.map(|c| c.to_string()),
+            recipients: record
+                .first_downloads
+                .iter()
+                .map(|(user, at)| DeliveryOut { user: user.to_string(), first_downloaded_at: at.map(rfc3339) })
+                .collect(),
             created_at: rfc3339(d.created_at),
         }
     }
@@ -440,11 +465,11 @@ impl From<&DocumentRecord> for DocumentOut {
 
 /// A page of documents.
 #[derive(Object)]
-struct DocumentPage {
+pub(crate) struct DocumentPage {
     /// The documents, newest first.
-    items: Vec<DocumentOut>,
+    pub(crate) items: Vec<DocumentOut>,
     /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// An entry of a client's email log.

@@ -26,6 +26,12 @@
 //! | `X_P_OP` | connection P–`outside`, active |
 //! | `X_R_OP` | connection R–`outside`, requested by R |
 //! | `X_Q_OQ` | connection Q–`q_outside`, requested by Q |
+//! | `D1` | document of C1 sent by `staff_assigned` to `client_owner` |
+//! | `D_CO` | document of C1 sent by `client_owner` to `admin` |
+//! | `DQ` | document of C3 sent by `q_staff` to `c3_owner` (Q's storage) |
+//! | `DX` | document sent by `admin` to `outside` over `X_P_OP` |
+//! | `B_OPEN` | an open transfer (no file yet) by `staff_assigned` to `client_owner` of C1 |
+//! | `BQ_OPEN` | an open transfer (no file yet) by `q_staff` to `c3_owner` of C3 |
 //!
 //! Two working links from mail are stored too (`set_password_link` for
 //! `staff_unassigned`, `invitation_link` accepting `X_R_OP` for `outside`).
@@ -41,17 +47,20 @@ use std::sync::Arc;
 
 use ferry_app::{App, AppConfig, PasswordPolicy, SecretToken, SystemClock, Terms, UuidV7};
 use ferry_domain::consent::{ConsentState, Side};
-use ferry_domain::ids::{ChecklistItemId, ClientId, ConnectionId, EngagementId, FilingId, PracticeId, TaskId, UserId};
+use ferry_domain::ids::{
+    BatchId, ChecklistItemId, ClientId, ConnectionId, DocumentId, EngagementId, FilingId, PracticeId, TaskId, UserId,
+};
 use ferry_domain::people::{Actor, ClientRole, Role as PracticeRole};
 use ferry_domain::practice::{Plan, PracticeStatus};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName, Title};
 use ferry_domain::work::{Assignee, FilingKind, FilingStatus};
 use ferry_http::HttpConfig;
 use ferry_mail::templates::BaseUrl;
+use ferry_ports::blob::{BlobKey, BlobStore};
 use ferry_ports::clock::IdGenerator;
 use ferry_ports::records::{
-    ChecklistItemRecord, ClientRecord, ConnectionRecord, EngagementRecord, FilingRecord, NewPractice, NewSession,
-    NewTask, NewToken, NewUser, TokenPurpose, UserKind,
+    ChecklistItemRecord, ClientRecord, ConnectionRecord, EngagementRecord, FilingRecord, NewDocument, NewPractice,
+    NewSession, NewTask, NewToken, NewUser, TokenPurpose, TransferRecord, UserKind,
 };
 use ferry_ports::{Store, Tx};
 use ferry_store_sql::SqlStore;
@@ -180,6 +189,17 @@ struct Template {
 
 static TEMPLATE: OnceCell<Template> = OnceCell::const_new();
 
+/// The bytes of every fixture document.
+pub(crate) const DOCUMENT_CONTENT: &[u8] = b"date,amount\n2026-03-01,12.50\n";
+
+/// The fixture documents, whose bytes each world writes into its file store.
+pub(crate) const DOCUMENTS: &[&str] = &["D1", "D_CO", "DQ", "DX"];
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
 /// The installation's terms of use in the test configuration.
 pub(crate) const TERMS_VERSION: u32 = 1;
 
@@ -218,7 +238,15 @@ impl World {
         let db = dir.path().join("ferry.db");
         copy_database(&template.db, &db);
         let store = SqlStore::connect(&format!("sqlite://{}", db.display())).await.expect("the copied database");
-        let app = App::new(Arc::new(store), Arc::new(SystemClock), Arc::new(UuidV7), app_config());
+        let blobs = ferry_blob::EncryptedBlobStore::in_memory();
+        for key in DOCUMENTS {
+            let id = template.ids.get(key).expect("a fixture document");
+            let key = BlobKey::parse(&format!("documents/{id}")).expect("a blob key");
+            let mut upload = blobs.begin_upload(&key).await.expect("begin a fixture upload");
+            upload.write(DOCUMENT_CONTENT).await.expect("write a fixture file");
+            upload.commit().await.expect("commit a fixture file");
+        }
+        let app = App::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock), Arc::new(UuidV7), app_config());
         let http = HttpConfig { secure_cookies: false, public_url: "http://localhost:8080".to_owned() };
         let client = TestClient::new(ferry_http::router(app.clone(), http.clone()).map_to_response().boxed());
         Self { dir, db, app, http, client, ids: template.ids.clone(), tokens: template.tokens.clone() }
@@ -436,6 +464,36 @@ impl Seed<'_> {
         let fq_filed = self.filing("FQ_FILED", q, c3).await;
         self.tx.set_filing_status(fq_filed, FilingStatus::Active, FilingStatus::Filed, self.now).await.expect("file");
 
+        // Documents (their bytes are written into each world's file store by
+        // `World::new`) and an open transfer with no file yet.
+        let admin: UserId = self.ids["admin"].parse().expect("a user id");
+        let owner: UserId = self.ids["client_owner"].parse().expect("a user id");
+        let c3_owner: UserId = self.ids["c3_owner"].parse().expect("a user id");
+        let x_p_op: ConnectionId = self.ids["X_P_OP"].parse().expect("a connection id");
+        self.document("D1", p, Some(c1), None, staff_assigned, owner).await;
+        self.document("D_CO", p, Some(c1), None, owner, admin).await;
+        self.document("DQ", q, Some(c3), None, q_staff, c3_owner).await;
+        self.document("DX", p, None, Some(x_p_op), admin, outside).await;
+        for (key, practice, client, sender, recipient) in
+            [("B_OPEN", p, c1, staff_assigned, owner), ("BQ_OPEN", q, c3, q_staff, c3_owner)]
+        {
+            let batch = BatchId::from_uuid(new_id());
+            self.tx
+                .insert_transfer(&TransferRecord {
+                    id: batch,
+                    practice,
+                    client: Some(client),
+                    connection: None,
+                    sender,
+                    recipients: vec![recipient],
+                    created_at: self.now,
+                    completed_at: None,
+                })
+                .await
+                .expect("insert an open transfer");
+            self.ids.insert(key, batch.to_string());
+        }
+
         // Sessions for every role, then the deactivation (its session stays in the table).
         for role in ROLES {
             if let Some(key) = role.user_key() {
@@ -583,6 +641,35 @@ impl Seed<'_> {
         }
         self.ids.insert(key, id.to_string());
         id
+    }
+
+    async fn document(
+        &mut self,
+        key: &'static str,
+        practice: PracticeId,
+        client: Option<ClientId>,
+        connection: Option<ConnectionId>,
+        uploader: UserId,
+        recipient: UserId,
+    ) {
+        let id = DocumentId::from_uuid(new_id());
+        let document = NewDocument {
+            id,
+            batch: BatchId::from_uuid(new_id()),
+            practice,
+            client,
+            connection,
+            uploader,
+            name: format!("{key}.csv"),
+            size: ferry_domain::quota::Bytes::new(DOCUMENT_CONTENT.len() as u64),
+            content_type: "text/csv".to_owned(),
+            sha256: sha256(DOCUMENT_CONTENT),
+            blob_key: format!("documents/{id}"),
+            recipients: vec![recipient],
+            created_at: self.now,
+        };
+        self.tx.insert_document(&document).await.expect("insert a document");
+        self.ids.insert(key, id.to_string());
     }
 
     async fn item(&mut self, key: &'static str, task: TaskId) {
