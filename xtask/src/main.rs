@@ -24,7 +24,10 @@ Ferry's task runner: the one source of truth for what CI checks.
 Usage: cargo xtask <task> [args...]
 
 Tasks:
-  test [args...]  Run the whole test suite. With cargo-nextest installed:
+  test [args...]  Run the whole test suite. First
+                  `cargo build -p ferry-server -p ferry-admin`, handed to
+                  the end-to-end tests (FERRY_E2E_SERVER_BIN and
+                  FERRY_E2E_ADMIN_BIN, unless set). With cargo-nextest:
                   `cargo nextest run --workspace --no-fail-fast [args...]`,
                   then the doctests (`cargo test --workspace --doc`), which
                   nextest does not run. Without it:
@@ -102,11 +105,20 @@ fn usage_error(message: &str) -> ExitCode {
 struct Step {
     name: &'static str,
     args: Vec<OsString>,
+    env: Vec<(&'static str, OsString)>,
 }
 
 impl Step {
     fn new(name: &'static str, args: &[&str]) -> Self {
-        Self { name, args: args.iter().map(OsString::from).collect() }
+        Self { name, args: args.iter().map(OsString::from).collect(), env: Vec::new() }
+    }
+
+    /// Sets an environment variable for this step, unless the caller set it already.
+    fn with_env(mut self, name: &'static str, value: OsString) -> Self {
+        if env::var_os(name).is_none() {
+            self.env.push((name, value));
+        }
+        self
     }
 
     /// Appends arguments given on the `cargo xtask` command line.
@@ -141,14 +153,24 @@ fn ci_steps() -> Vec<Step> {
 /// `extra` goes to the test runner (nextest, or `cargo test` without it), not
 /// to the doctest step that follows nextest.
 fn test_steps(extra: &[OsString]) -> Vec<Step> {
+    // The end-to-end tests drive the real binaries. Built once here, they
+    // are handed to the tests, which would otherwise each ask cargo for them
+    // (nextest runs every test in a process of its own).
+    let binaries = Step::new("binaries", &["build", "-p", "ferry-server", "-p", "ferry-admin"]);
+    let bin =
+        |name: &str| target_dir().join("debug").join(format!("{name}{}", env::consts::EXE_SUFFIX)).into_os_string();
+    let with_binaries = |step: Step| {
+        step.with_env("FERRY_E2E_SERVER_BIN", bin("ferry-server")).with_env("FERRY_E2E_ADMIN_BIN", bin("ferry-admin"))
+    };
     if nextest_available() {
         vec![
-            Step::new("nextest", &["nextest", "run", "--workspace", "--no-fail-fast"]).with_extra(extra),
+            binaries,
+            with_binaries(Step::new("nextest", &["nextest", "run", "--workspace", "--no-fail-fast"]).with_extra(extra)),
             Step::new("doctests", &["test", "--workspace", "--doc"]),
         ]
     } else {
         eprintln!("xtask: cargo-nextest is not installed; running the tests with `cargo test`");
-        vec![Step::new("test", &["test", "--workspace", "--no-fail-fast"]).with_extra(extra)]
+        vec![binaries, with_binaries(Step::new("test", &["test", "--workspace", "--no-fail-fast"]).with_extra(extra))]
     }
 }
 
@@ -168,6 +190,11 @@ fn cargo() -> Command {
     let mut command = Command::new(program);
     command.current_dir(workspace_root());
     command
+}
+
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), |dir| workspace_root().join(dir))
 }
 
 /// The workspace root: the parent of this crate's directory.
@@ -203,7 +230,7 @@ impl Runner {
 
 /// Runs one step; on failure, returns the exit code `cargo xtask` should end with.
 fn run_step(step: &Step) -> Result<(), u8> {
-    let status = match cargo().args(&step.args).status() {
+    let status = match cargo().args(&step.args).envs(step.env.iter().map(|(k, v)| (k, v))).status() {
         Ok(status) => status,
         Err(error) => {
             eprintln!("xtask: could not start `{step}`: {error}");
