@@ -976,3 +976,50 @@ async fn nora_tus(who: &Client, batch: &str, name: &str, bytes: &[u8]) -> String
     }
     patch_rest(who, &upload, bytes, half).await.unwrap_or_else(|| panic!("{name} became a document"))
 }
+
+/// The server's peak memory (`VmHWM`, in KiB), from `/proc`.
+fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Files stream through the server: its peak memory after a file sixteen
+/// times larger than the first — and larger than all the memory the server
+/// held (about 100 MiB in a debug build) — has not grown with the size. Blob
+/// parts are 1 MiB on the local folder, so the large file crosses 128 of them.
+#[tokio::test]
+async fn server_memory_does_not_grow_with_file_size() {
+    let server = Server::start();
+    let Some(_) = peak_memory_kib(server.pid()) else {
+        eprintln!("skipping: /proc/<pid>/status is not readable on this system, so peak memory cannot be read");
+        return;
+    };
+    let harbour = practice(&server, "Harbour Books", "Ada Admin", "ada@harbour.test").await;
+    let plan = server.admin(&["practice", "set-plan", &harbour.id, "--storage", "5GB", "--throughput", "5GB"]);
+    assert!(plan.status.success(), "set-plan: {}", plan.stderr);
+    let (client, nora) =
+        engaged_client(&server, &harbour, "Northwind Trading", "Nora North", "nora@northwind.test").await;
+
+    let round_trip = async |name: &str, bytes: &[u8]| {
+        let sent = harbour.admin.api.send_files(&[("client", &client)], &[Upload { name, bytes }]).await;
+        let doc = document(&sent, name, bytes).clone();
+        fetch(&nora.api, &doc, bytes).await;
+        peak_memory_kib(server.pid()).expect("the server's peak memory")
+    };
+    let small = test_bytes(31, 8 * MIB);
+    // Twice, so that pools and caches that a first request fills are in the baseline.
+    round_trip("small-1.bin", &small).await;
+    let after_small = round_trip("small-2.bin", &small).await;
+    drop(small);
+    let large = test_bytes(32, 128 * MIB);
+    let after_large = round_trip("large.bin", &large).await;
+    let grown = after_large.saturating_sub(after_small);
+    eprintln!("server peak memory: {after_small} KiB after 8 MiB files, {after_large} KiB after a 128 MiB file");
+    assert!(
+        grown < 32 * 1024,
+        "the server's peak memory grew by {grown} KiB for a file 120 MiB larger: it does not stream"
+    );
+}

@@ -29,6 +29,10 @@ use crate::guard::Caller;
 const TUS_VERSION: &str = "1.0.0";
 /// The tus extensions served.
 const TUS_EXTENSIONS: &str = "creation,creation-defer-length,termination,expiration,checksum";
+/// The longest text field of a multipart transfer (ids are 36 characters).
+const MAX_TEXT_FIELD: u64 = 256;
+/// The most recipients one transfer may name.
+const MAX_RECIPIENTS: usize = 100;
 /// How much of a multipart file part is read at a time.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -163,6 +167,9 @@ impl DestinationFields {
                 return Err(AppError::invalid("client", "name the client (or the connection) the files are for"));
             }
         };
+        if self.to.len() > MAX_RECIPIENTS {
+            return Err(AppError::invalid("to", format!("a transfer goes to at most {MAX_RECIPIENTS} people")));
+        }
         let to = self
             .to
             .iter()
@@ -255,7 +262,20 @@ async fn stream_transfer(
                 }
                 return Err(AppError::invalid(&name, "send the client, connection and to fields before the files"));
             }
-            let text = field.text().await.map_err(bad)?;
+            if !matches!(name.as_str(), "client" | "connection" | "to") {
+                let shown = if name.is_empty() { "field" } else { name.as_str() };
+                return Err(AppError::invalid(shown, format!("{shown} is not a field of a transfer")));
+            }
+            // An id is 36 characters: a longer text field is refused without reading it all.
+            let mut text = String::new();
+            let read = field.into_async_read().take(MAX_TEXT_FIELD + 1).read_to_string(&mut text).await;
+            read.map_err(|_| AppError::invalid(&name, format!("{name} must be an id in UTF-8 text")))?;
+            if text.len() as u64 > MAX_TEXT_FIELD {
+                return Err(AppError::invalid(
+                    &name,
+                    format!("{name} must be an id, not {MAX_TEXT_FIELD}+ characters"),
+                ));
+            }
             match name.as_str() {
                 "client" => fields.client = Some(text),
                 "connection" => fields.connection = Some(text),

@@ -282,6 +282,17 @@ async fn bad_streaming_input_is_refused_clearly_and_keeps_nothing() {
             400,
             "to",
         ),
+        ("an overlong field", TestForm::new().text("client", "x".repeat(100_000)).field(file()), 400, "client"),
+        (
+            "too many recipients",
+            (0..=100)
+                .fold(TestForm::new().text("client", world.id("C1")), |form, _| {
+                    form.text("to", world.id("client_owner"))
+                })
+                .field(file()),
+            400,
+            "to",
+        ),
     ];
     for (name, form, status, field) in cases {
         let response =
