@@ -15,7 +15,7 @@ use ferry_domain::access::{Action, ClientFacts, ConnectionFacts, DocumentFacts, 
 use ferry_domain::exchange::{Recipient, check_recipient};
 use ferry_domain::ids::{BatchId, ClientId, ConnectionId, DocumentId, PracticeId, UserId};
 use ferry_domain::people::{Actor, Role};
-use ferry_domain::quota::{AllowanceKind, Bytes, QuotaExceeded, UsageMonth, at_warning_level};
+use ferry_domain::quota::{AllowanceKind, Bytes, UsageMonth, at_warning_level};
 use ferry_mail::templates::{DownloadReceipt, QuotaWarning, SharedFile, UploadNotification};
 use ferry_ports::blob::{BlobKey, BlobRead, BlobReceipt, BlobUpload, ByteRange};
 use ferry_ports::records::{
@@ -621,7 +621,7 @@ impl App {
                 // The request's length counts its framing too: what is left
                 // may still hold its files. Reserve what is left; the stream
                 // is stopped if its files need more.
-                let left = left_of(&exceeded);
+                let left = exceeded.remaining.get();
                 let fits = expected.is_none_or(|e| e <= left.saturating_add(MULTIPART_FRAMING_ALLOWANCE));
                 if !fits || left == 0 {
                     return Err(AppError::Quota(exceeded));
@@ -653,11 +653,6 @@ impl App {
             settled: false,
         })
     }
-}
-
-/// What is left of the tighter allowance.
-const fn left_of(exceeded: &QuotaExceeded) -> u64 {
-    exceeded.remaining.get()
 }
 
 impl Outgoing {
@@ -1440,20 +1435,28 @@ impl App {
         id: DocumentId,
         range: Option<RangeRequest>,
     ) -> Result<Download, AppError> {
-        let mut work = self.write(who).await?;
-        let record = work.document_in_scope(Action::DownloadDocument, id).await?;
-        let document = &record.document;
-        let size = document.size.get();
+        // Scope first, in a read transaction; the file is opened (its header
+        // read from storage) outside any write transaction, which on SQLite
+        // would hold the database's one write lock across that I/O.
+        let checked = {
+            let mut work = self.read(who).await?;
+            work.document_in_scope(Action::DownloadDocument, id).await?
+        };
+        let size = checked.document.size.get();
         let range = range.map(|r| r.resolve(size)).transpose()?;
         let bytes = range.map_or(size, |r| r.end - r.start);
-        let key = BlobKey::parse(&document.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
+        let key = BlobKey::parse(&checked.document.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
         let body = self.inner.blobs.open(&key, range).await.map_err(|e| match e {
             ferry_ports::blob::BlobError::NotFound => {
-                tracing::error!(document = %document.id, "a document's content is missing from file storage");
+                tracing::error!(document = %id, "a document's content is missing from file storage");
                 AppError::Unavailable("this file's content is missing from storage; the operator has been told".into())
             }
             other => other.into(),
         })?;
+        // Then the accounting, with scope checked again in the same transaction.
+        let mut work = self.write(who).await?;
+        let record = work.document_in_scope(Action::DownloadDocument, id).await?;
+        let document = &record.document;
         if bytes > 0 {
             let reservation = ReservationId(work.new_id());
             work.tx

@@ -232,40 +232,70 @@ async fn open_transfer(app: &App, who: &Principal, req: Request) -> Response {
 }
 
 /// Reads the text fields, then streams each file part into the transfer.
+/// Whatever fails part-way aborts the transfer: nothing of it is kept.
 async fn stream_transfer(
     app: &App,
     who: &Principal,
     mut multipart: Multipart,
     expected: Option<u64>,
 ) -> Result<TransferView, AppError> {
-    let bad =
-        |e: poem::error::ParseMultipartError| AppError::invalid("body", format!("the multipart body is broken: {e}"));
-    let mut fields = DestinationFields::default();
     let mut outgoing = None;
-    let mut buffer = vec![0u8; READ_BUFFER];
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                if let Some(o) = outgoing.take() {
-                    ferry_app::files::Outgoing::abort(o).await;
-                }
-                return Err(bad(e));
+    let fields = match read_parts(app, who, &mut multipart, expected, &mut outgoing).await {
+        Ok(fields) => fields,
+        Err(error) => {
+            if let Some(o) = outgoing {
+                o.abort().await;
             }
-        };
+            return Err(error);
+        }
+    };
+    match outgoing {
+        Some(o) => o.finish().await,
+        None => {
+            // Check the destination first, so its errors come before "no file".
+            fields.request()?;
+            Err(AppError::invalid("file", "send at least one file part named file"))
+        }
+    }
+}
+
+/// A text field of a transfer.
+enum TextField {
+    Client,
+    Connection,
+    To,
+}
+
+/// Reads every part: the text fields into the returned fields, and each file
+/// into `outgoing`, which the first file starts.
+async fn read_parts(
+    app: &App,
+    who: &Principal,
+    multipart: &mut Multipart,
+    expected: Option<u64>,
+    outgoing: &mut Option<ferry_app::files::Outgoing>,
+) -> Result<DestinationFields, AppError> {
+    let mut fields = DestinationFields::default();
+    let mut buffer = vec![0u8; READ_BUFFER];
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid("body", format!("the multipart body is broken: {e}")))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "file" {
             if outgoing.is_some() {
-                if let Some(o) = outgoing.take() {
-                    ferry_app::files::Outgoing::abort(o).await;
-                }
                 return Err(AppError::invalid(&name, "send the client, connection and to fields before the files"));
             }
-            if !matches!(name.as_str(), "client" | "connection" | "to") {
-                let shown = if name.is_empty() { "field" } else { name.as_str() };
-                return Err(AppError::invalid(shown, format!("{shown} is not a field of a transfer")));
-            }
+            let slot = match name.as_str() {
+                "client" => TextField::Client,
+                "connection" => TextField::Connection,
+                "to" => TextField::To,
+                _ => {
+                    let shown = if name.is_empty() { "field" } else { name.as_str() };
+                    return Err(AppError::invalid(shown, format!("{shown} is not a field of a transfer")));
+                }
+            };
             // An id is 36 characters: a longer text field is refused without reading it all.
             let mut text = String::new();
             let read = field.into_async_read().take(MAX_TEXT_FIELD + 1).read_to_string(&mut text).await;
@@ -276,50 +306,32 @@ async fn stream_transfer(
                     format!("{name} must be an id, not {MAX_TEXT_FIELD}+ characters"),
                 ));
             }
-            match name.as_str() {
-                "client" => fields.client = Some(text),
-                "connection" => fields.connection = Some(text),
-                "to" => fields.to.push(text),
-                other => return Err(AppError::invalid(other, format!("{other} is not a field of a transfer"))),
+            match slot {
+                TextField::Client => fields.client = Some(text),
+                TextField::Connection => fields.connection = Some(text),
+                TextField::To => fields.to.push(text),
             }
             continue;
         }
-        if outgoing.is_none() {
-            outgoing = Some(app.start_transfer(who, fields.request()?, expected).await?);
-        }
-        let Some(o) = outgoing.as_mut() else { continue };
-        let file_name = field.file_name().unwrap_or_default().to_owned();
-        let streamed = async {
-            o.begin_file(&file_name).await?;
-            let mut reader = field.into_async_read();
-            loop {
-                let n = reader
-                    .read(&mut buffer)
-                    .await
-                    .map_err(|e| AppError::invalid("file", format!("the upload was cut off: {e}")))?;
-                if n == 0 {
-                    break;
-                }
-                o.write(&buffer[..n]).await?;
+        let o = match outgoing {
+            Some(o) => o,
+            None => outgoing.insert(app.start_transfer(who, fields.request()?, expected).await?),
+        };
+        o.begin_file(field.file_name().unwrap_or_default()).await?;
+        let mut reader = field.into_async_read();
+        loop {
+            let n = reader
+                .read(&mut buffer)
+                .await
+                .map_err(|e| AppError::invalid("file", format!("the upload was cut off: {e}")))?;
+            if n == 0 {
+                break;
             }
-            o.end_file().await
+            o.write(&buffer[..n]).await?;
         }
-        .await;
-        if let Err(e) = streamed {
-            if let Some(o) = outgoing.take() {
-                o.abort().await;
-            }
-            return Err(e);
-        }
+        o.end_file().await?;
     }
-    match outgoing {
-        Some(o) => o.finish().await,
-        None => {
-            // Check the destination first, so its errors come before "no file".
-            fields.request()?;
-            Err(AppError::invalid("file", "send at least one file part named file"))
-        }
-    }
+    Ok(fields)
 }
 
 // tus 1.0.
