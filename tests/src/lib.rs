@@ -151,10 +151,13 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("Ferry listening on ") {
-                    let _ = found.send(addr.trim().to_owned());
-                }
+                let addr = line.strip_prefix("Ferry listening on ").map(|addr| addr.trim().to_owned());
+                // Keep the line before telling the starter, so that
+                // `stdout()` right after the start already holds it.
                 lines.lock().expect("the lines").push(line);
+                if let Some(addr) = addr {
+                    let _ = found.send(addr);
+                }
             }
         });
         let Ok(base) = address.recv_timeout(START_TIMEOUT) else {

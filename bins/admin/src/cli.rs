@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::settings::InstallationArgs;
+use crate::settings::AdminArgs;
 
 /// Ferry's operator tool: approve practices, manage plans, add-ons and
 /// users, export and verify the audit log, check and clean the data.
@@ -22,7 +22,7 @@ use crate::settings::InstallationArgs;
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
-    pub(crate) installation: InstallationArgs,
+    pub(crate) settings: AdminArgs,
 
     /// Print data as JSON instead of tables (JSON lines for `audit export`).
     #[arg(long, global = true)]

@@ -9,6 +9,7 @@ use ferry_app::{App, AppConfig, AppError, Principal, SystemClock, UsageView, Uui
 use ferry_domain::ids::{AddOnId, ClientId, PracticeId};
 use ferry_domain::practice::{PracticeStatus, PracticeTransition};
 use ferry_domain::quota::{AllowanceKind, Bytes, at_warning_level};
+use ferry_installation::Setup;
 use ferry_ports::Store;
 use ferry_ports::admin::UserFilter;
 use ferry_ports::blob::{BlobError, BlobKey};
@@ -25,7 +26,7 @@ use crate::cli::{
 use crate::failure::Failure;
 use crate::output::{Bar, Table, confirm, fields, json, note, say};
 use crate::parse::{add_months, id, moment, rfc3339, show_time, size};
-use crate::settings::{self, Settings};
+use crate::settings::Settings;
 
 const WHO: Principal = Principal::Operator;
 
@@ -37,7 +38,7 @@ const PAGE: u32 = PageRequest::MAX_LIMIT;
 pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let as_json = cli.json;
     let is_migrate = matches!(cli.command, Command::Migrate);
-    let settings = cli.installation.resolve(is_migrate)?;
+    let settings = cli.settings.resolve(if is_migrate { Setup::Create } else { Setup::Existing })?;
     let store = connect(&settings).await?;
     if is_migrate {
         return migrate(&store, as_json).await;
@@ -79,12 +80,7 @@ fn hours(hours: u64) -> Result<Duration, Failure> {
 }
 
 async fn connect(settings: &Settings) -> Result<SqlStore, Failure> {
-    SqlStore::connect(&settings.database_url).await.map_err(|e| {
-        Failure::Backend(format!(
-            "{}: cannot open the database: {e}; check the URL and that the database server is up",
-            settings::DATABASE_URL
-        ))
-    })
+    Ok(settings.installation.open_store().await?)
 }
 
 async fn migrate(store: &SqlStore, as_json: bool) -> Result<ExitCode, Failure> {
@@ -131,19 +127,13 @@ async fn schema_is_current(store: &SqlStore) -> Result<(), Failure> {
 }
 
 fn open_app(settings: &Settings, store: &SqlStore) -> Result<App, Failure> {
-    let (keyring, source) =
-        ferry_blob::Keyring::load_or_create(settings.master_keys.0.as_deref(), &settings.key_file())
-            .map_err(|e| Failure::Backend(format!("{}: {e}", settings::MASTER_KEYS)))?;
+    let (blobs, source) = settings.installation.open_files()?;
     if let ferry_blob::KeySource::Created(path) = source {
         note(&format!(
             "made a new master key at {}: back it up with the data (or set FERRY_MASTER_KEYS as the server has it)",
             path.display()
         ));
     }
-    let blobs = ferry_blob::EncryptedBlobStore::open(&settings.blob, keyring, ferry_blob::BlobOptions::default())
-        .map_err(|e| {
-            Failure::Backend(format!("{}: cannot open the file store {}: {e}", settings::BLOB_URL, settings.blob))
-        })?;
     let config = AppConfig::new(settings.public_url.clone());
     let store: Arc<dyn Store> = Arc::new(store.clone());
     Ok(App::new(store, Arc::new(blobs), Arc::new(SystemClock), Arc::new(UuidV7), config))
@@ -175,7 +165,7 @@ async fn status(app: &App, store: &SqlStore, settings: &Settings, out: Out) -> R
         json(&json!({
             "version": env!("CARGO_PKG_VERSION"),
             "database": { "engine": format!("{:?}", store.engine()).to_lowercase(), "applied_migrations": status.applied_migrations, "known_migrations": known, "up_to_date": up_to_date },
-            "blob_store": { "location": settings.blob.to_string(), "reachable": blob_store.is_ok(), "error": blob_store.as_ref().err() },
+            "blob_store": { "location": settings.installation.blob().to_string(), "reachable": blob_store.is_ok(), "error": blob_store.as_ref().err() },
             "practices": { "pending": c.practices_pending, "approved": c.practices_approved, "suspended": c.practices_suspended, "rejected": c.practices_rejected },
             "users": { "active": c.users_active, "inactive": c.users_inactive },
             "clients": c.clients,
@@ -195,8 +185,8 @@ async fn status(app: &App, store: &SqlStore, settings: &Settings, out: Out) -> R
             )
         };
         let blobs = match &blob_store {
-            Ok(()) => format!("{} (reachable)", settings.blob),
-            Err(reason) => format!("{} UNREACHABLE: {reason}", settings.blob),
+            Ok(()) => format!("{} (reachable)", settings.installation.blob()),
+            Err(reason) => format!("{} UNREACHABLE: {reason}", settings.installation.blob()),
         };
         fields(&[
             ("ferry-admin", env!("CARGO_PKG_VERSION").to_owned()),

@@ -51,3 +51,9 @@ impl From<SettingError> for Failure {
         Self::Backend(error.to_string())
     }
 }
+
+impl From<ferry_installation::OpenError> for Failure {
+    fn from(error: ferry_installation::OpenError) -> Self {
+        Self::Backend(error.to_string())
+    }
+}

@@ -25,7 +25,6 @@ use ferry_mail::templates::BaseUrl;
 use ferry_mail::{OutboxFolder, OutboxSender, SenderConfig, SmtpTransport};
 use ferry_ports::Store;
 use ferry_ports::mail::MailTransport;
-use ferry_store_sql::SqlStore;
 use poem::listener::{AcceptorExt, IntoTlsConfigStream, RustlsCertificate, RustlsConfig, TcpAcceptor};
 use poem::{EndpointExt, Server};
 use tracing_subscriber::EnvFilter;
@@ -43,6 +42,15 @@ enum Stop {
     Setting(SettingError),
     /// Something failed at run time (exit code 1).
     Failed(String),
+}
+
+impl From<ferry_installation::OpenError> for Stop {
+    fn from(error: ferry_installation::OpenError) -> Self {
+        match error {
+            ferry_installation::OpenError::Setting(e) => Self::Setting(e),
+            ferry_installation::OpenError::Unavailable(message) => Self::Failed(message),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -127,20 +135,13 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
     let public_url = settings.public_url_for(bound);
     let secure_cookies = settings.cookies_secure(&public_url);
 
-    let store = SqlStore::connect(&settings.database_url).await.map_err(|e| match e {
-        ferry_ports::StoreError::Rejected { reason, .. } => {
-            Stop::Setting(SettingError::new(settings::DATABASE_URL, reason))
-        }
-        other => Stop::Failed(format!("{}: cannot open the database: {other}", settings::DATABASE_URL)),
-    })?;
+    let store = settings.installation.open_store().await.map_err(Stop::from)?;
     store.migrate().await.map_err(|e| Stop::Failed(format!("cannot bring the database schema up to date: {e}")))?;
-    tracing::info!(engine = ?store.engine(), data_dir = %settings.data_dir.display(), "database ready");
+    tracing::info!(engine = ?store.engine(), data_dir = %settings.installation.data_dir().display(), "database ready");
     if let Some(terms) = &settings.terms {
         tracing::info!(version = terms.version, "terms of use loaded");
     }
-    let (keyring, key_source) =
-        ferry_blob::Keyring::load_or_create(settings.master_keys.0.as_deref(), &settings.key_file())
-            .map_err(|e| Stop::Setting(SettingError::new(settings::MASTER_KEYS, e.to_string())))?;
+    let (blobs, key_source) = settings.installation.open_files().map_err(Stop::from)?;
     match key_source {
         ferry_blob::KeySource::Created(path) => tracing::warn!(
             key_file = %path.display(),
@@ -149,9 +150,7 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
         ferry_blob::KeySource::File(path) => tracing::info!(key_file = %path.display(), "master keys loaded"),
         ferry_blob::KeySource::Setting => tracing::info!("master keys loaded from FERRY_MASTER_KEYS"),
     }
-    let blobs = ferry_blob::EncryptedBlobStore::open(&settings.blob, keyring, ferry_blob::BlobOptions::default())
-        .map_err(|e| Stop::Failed(format!("cannot open the file store {}: {e}", settings.blob)))?;
-    tracing::info!(blob_store = %settings.blob, "file storage ready");
+    tracing::info!(blob_store = %settings.installation.blob(), "file storage ready");
 
     let transport = mail_transport(&settings)?;
     let shared: Arc<dyn Store> = Arc::new(store.clone());
@@ -243,7 +242,7 @@ fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, Stop> {
     Ok(match &settings.mail {
         MailSetting::Folder(dir) => {
             let folder = OutboxFolder::new(dir, from)
-                .map_err(|e| Stop::Setting(SettingError::new(settings::DATA_DIR, e.to_string())))?;
+                .map_err(|e| Stop::Setting(SettingError::new(ferry_installation::DATA_DIR, e.to_string())))?;
             tracing::info!(folder = %dir.display(), "mail is written to the outbox folder (set FERRY_SMTP_URL to send it)");
             Arc::new(folder)
         }

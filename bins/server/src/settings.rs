@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use ferry_app::Terms;
-use ferry_blob::BlobLocation;
+pub(crate) use ferry_installation::SettingError;
+use ferry_installation::{Installation, InstallationArgs, Setup};
 use ferry_mail::templates::BaseUrl;
 use ferry_mail::{FromAddress, SmtpConfig};
 
@@ -23,24 +24,9 @@ pub(crate) struct Args {
     #[arg(long, env = "FERRY_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
 
-    /// The folder for the server's own files (database, blobs, outbox); created if missing.
-    #[arg(long, env = "FERRY_DATA_DIR", value_name = "DIR", default_value = "./ferry-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    installation: InstallationArgs,
 
-    /// The database: sqlite://path/to/file.db or postgres://user@host/db
-    /// [default: sqlite://<data-dir>/ferry.db]
-    #[arg(long, env = "FERRY_DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    database_url: Option<String>,
-
-    /// Where uploaded files are stored: file:///path, s3://bucket/prefix or memory://
-    /// [default: file://<data-dir>/blobs]
-    #[arg(long, env = "FERRY_BLOB_URL", value_name = "URL")]
-    blob_url: Option<String>,
-
-    /// The master keys that encrypt files at rest, `id:base64key[,id:base64key...]`,
-    /// newest first [default: the key file <data-dir>/master.keys, made on first start].
-    #[arg(long, env = "FERRY_MASTER_KEYS", value_name = "KEYS", hide_env_values = true)]
-    master_keys: Option<String>,
     /// The SMTP server for outgoing mail, such as smtps://user:password@mail.example.com;
     /// unset, mail is written as .eml files into <data-dir>/outbox.
     #[arg(long, env = "FERRY_SMTP_URL", value_name = "URL", hide_env_values = true)]
@@ -80,34 +66,7 @@ pub(crate) struct Args {
     log_format: String,
 }
 
-/// A setting that cannot be used: which one, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SettingError {
-    /// The flag and its variable, such as `--listen (FERRY_LISTEN)`.
-    setting: &'static str,
-    /// What is wrong, never repeating a secret.
-    message: String,
-}
-
-impl SettingError {
-    pub(crate) fn new(setting: &'static str, message: impl Into<String>) -> Self {
-        Self { setting, message: message.into() }
-    }
-}
-
-impl fmt::Display for SettingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.setting, self.message)
-    }
-}
-
-impl std::error::Error for SettingError {}
-
 pub(crate) const LISTEN: &str = "--listen (FERRY_LISTEN)";
-pub(crate) const DATA_DIR: &str = "--data-dir (FERRY_DATA_DIR)";
-pub(crate) const DATABASE_URL: &str = "--database-url (FERRY_DATABASE_URL)";
-const BLOB_URL: &str = "--blob-url (FERRY_BLOB_URL)";
-pub(crate) const MASTER_KEYS: &str = "--master-keys (FERRY_MASTER_KEYS)";
 pub(crate) const SMTP_URL: &str = "--smtp-url (FERRY_SMTP_URL)";
 const MAIL_FROM: &str = "--mail-from (FERRY_MAIL_FROM)";
 pub(crate) const PUBLIC_URL: &str = "--public-url (FERRY_PUBLIC_URL)";
@@ -137,23 +96,6 @@ pub(crate) enum MailSetting {
     Smtp(SmtpConfig),
 }
 
-/// The master keys as configured, or none to use the key file; never shown.
-#[derive(Clone)]
-pub(crate) struct MasterKeys(pub(crate) Option<String>);
-
-impl fmt::Debug for MasterKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "MasterKeys(set)" } else { "MasterKeys(key file)" })
-    }
-}
-
-impl Settings {
-    /// The file the master keys are kept in when they are not set.
-    pub(crate) fn key_file(&self) -> PathBuf {
-        self.data_dir.join("master.keys")
-    }
-}
-
 /// The PEM files for HTTPS, read.
 #[derive(Clone)]
 pub(crate) struct TlsFiles {
@@ -171,10 +113,8 @@ impl fmt::Debug for TlsFiles {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
-    pub(crate) data_dir: PathBuf,
-    pub(crate) database_url: String,
-    pub(crate) blob: BlobLocation,
-    pub(crate) master_keys: MasterKeys,
+    /// Where the data is: the settings `ferry-admin` shares.
+    pub(crate) installation: Installation,
     pub(crate) mail: MailSetting,
     pub(crate) mail_from: FromAddress,
     /// `None`: derived from the bound address once the port is known.
@@ -228,43 +168,13 @@ impl Args {
             }
         };
 
-        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-            SettingError::new(DATA_DIR, format!("cannot create the folder {}: {e}", self.data_dir.display()))
-        })?;
-        let data_dir = std::fs::canonicalize(&self.data_dir).map_err(|e| {
-            SettingError::new(DATA_DIR, format!("cannot use the folder {}: {e}", self.data_dir.display()))
-        })?;
-
-        let database_url = match self.database_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) {
-            Some(url) => {
-                let known = ["sqlite:", "postgres://", "postgresql://"];
-                if !known.iter().any(|k| url.starts_with(k)) {
-                    return Err(SettingError::new(
-                        DATABASE_URL,
-                        "it must start with sqlite:// or postgres:// (such as sqlite://ferry-data/ferry.db)",
-                    ));
-                }
-                url
-            }
-            None => format!("sqlite://{}", sqlite_path(&data_dir.join("ferry.db"))),
-        };
-
-        let blob = match self.blob_url.filter(|u| !u.trim().is_empty()) {
-            Some(url) => BlobLocation::parse(&url).map_err(|e| SettingError::new(BLOB_URL, e.to_string()))?,
-            None => {
-                let dir = data_dir.join("blobs");
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    SettingError::new(BLOB_URL, format!("cannot create the folder {}: {e}", dir.display()))
-                })?;
-                BlobLocation::folder(dir)
-            }
-        };
+        let installation = self.installation.resolve(Setup::Create)?;
 
         let mail = match self.smtp_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => {
                 MailSetting::Smtp(SmtpConfig::parse(&url).map_err(|e| SettingError::new(SMTP_URL, e.to_string()))?)
             }
-            None => MailSetting::Folder(data_dir.join("outbox")),
+            None => MailSetting::Folder(installation.data_dir().join("outbox")),
         };
         let mail_from = FromAddress::parse(&self.mail_from).map_err(|e| SettingError::new(MAIL_FROM, e.to_string()))?;
 
@@ -308,20 +218,7 @@ impl Args {
             }
         };
 
-        Ok(Settings {
-            listen,
-            data_dir,
-            database_url,
-            blob,
-            master_keys: MasterKeys(self.master_keys.filter(|k| !k.trim().is_empty())),
-            mail,
-            mail_from,
-            public_url,
-            tls,
-            secure_cookies,
-            terms,
-            log_format,
-        })
+        Ok(Settings { listen, installation, mail, mail_from, public_url, tls, secure_cookies, terms, log_format })
     }
 }
 
@@ -336,12 +233,6 @@ fn resolve_listen(raw: &str) -> Result<SocketAddr, SettingError> {
         return Err(bad());
     }
     raw.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)
-}
-
-/// A path as it goes into a `sqlite://` URL: sqlx decodes `%` escapes, so
-/// the characters that would end or escape the path are encoded.
-fn sqlite_path(path: &Path) -> String {
-    path.display().to_string().replace('%', "%25").replace('?', "%3F").replace('#', "%23")
 }
 
 fn read(setting: &'static str, path: &Path) -> Result<Vec<u8>, SettingError> {
@@ -397,10 +288,11 @@ mod tests {
     fn defaults_live_in_the_data_folder() {
         let settings = args(&[]).resolve().expect("the defaults work");
         assert_eq!(settings.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(settings.database_url, format!("sqlite://{}/ferry.db", settings.data_dir.display()));
-        assert_eq!(settings.blob.to_string(), format!("file://{}/blobs", settings.data_dir.display()));
-        assert!(settings.data_dir.join("blobs").is_dir());
-        assert!(matches!(&settings.mail, MailSetting::Folder(dir) if *dir == settings.data_dir.join("outbox")));
+        let data_dir = settings.installation.data_dir();
+        assert_eq!(settings.installation.database_url(), format!("sqlite://{}/ferry.db", data_dir.display()));
+        assert_eq!(settings.installation.blob().to_string(), format!("file://{}/blobs", data_dir.display()));
+        assert!(data_dir.join("blobs").is_dir());
+        assert!(matches!(&settings.mail, MailSetting::Folder(dir) if *dir == data_dir.join("outbox")));
         assert_eq!(settings.log_format, LogFormat::Text);
         let public = settings.public_url_for("127.0.0.1:4321".parse().unwrap());
         assert_eq!(public.as_str(), "http://127.0.0.1:4321");
@@ -483,10 +375,5 @@ mod tests {
         assert!(message.starts_with("--tls-cert (FERRY_TLS_CERT): holds no PEM certificate"), "{message}");
         let message = error(&["--tls-cert", &cert, "--tls-key", &cert]);
         assert!(message.starts_with("--tls-key (FERRY_TLS_KEY): is not a PEM private key"), "{message}");
-    }
-
-    #[test]
-    fn odd_characters_in_the_data_folder_survive_the_sqlite_url() {
-        assert_eq!(sqlite_path(Path::new("/srv/a b/50%?#/ferry.db")), "/srv/a b/50%25%3F%23/ferry.db");
     }
 }
