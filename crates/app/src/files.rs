@@ -880,6 +880,18 @@ async fn release(app: &App, who: &Principal, reservation: ReservationId) {
     }
 }
 
+/// Gives back `bytes` of a reservation that will not be filled.
+async fn give_back(app: &App, who: &Principal, reservation: ReservationId, bytes: u64) {
+    let given = async {
+        let mut work = app.write(who).await?;
+        work.tx.shrink_reservation(reservation, Bytes::new(bytes), Bytes::new(bytes)).await?;
+        work.commit().await
+    };
+    if let Err(e) = given.await {
+        tracing::warn!(error = %e, "could not give back the unused part of a reservation; it lapses with its upload");
+    }
+}
+
 impl App {
     /// Opens a transfer for resumable uploads: its files arrive through
     /// [`App::create_upload`], and [`App::complete_transfer`] tells its
@@ -1287,6 +1299,20 @@ pub struct Appender {
     digests: Digests,
 }
 
+impl Drop for Appender {
+    fn drop(&mut self) {
+        // Dropped before `finish` (the request's task was cancelled): nothing
+        // of this request is kept, so give back all it reserved.
+        let unused = std::mem::take(&mut self.reserved_extra);
+        if unused > 0
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let (app, who, reservation) = (self.app.clone(), self.who, self.upload.upload.reservation);
+            runtime.spawn(async move { give_back(&app, &who, reservation, unused).await });
+        }
+    }
+}
+
 impl std::fmt::Debug for Appender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Appender").field("upload", &self.upload.upload.id).field("written", &self.written).finish()
@@ -1305,6 +1331,16 @@ pub struct Appended {
 }
 
 impl Appender {
+    /// Gives back what this request reserved beyond the `kept` bytes (an
+    /// upload of unknown length reserves as bytes arrive), so that a request
+    /// cut short or refused holds nothing it did not keep.
+    async fn return_unused(&mut self, kept: u64) {
+        let unused = std::mem::take(&mut self.reserved_extra).saturating_sub(kept);
+        if unused > 0 {
+            give_back(&self.app, &self.who, self.upload.upload.reservation, unused).await;
+        }
+    }
+
     /// Takes the next bytes of the request.
     ///
     /// # Errors
@@ -1361,6 +1397,7 @@ impl Appender {
         };
         if !matches || self.written == 0 {
             let _ = blob.abort().await;
+            self.return_unused(0).await;
             if !matches {
                 return Err(AppError::ChecksumMismatch);
             }
@@ -1393,9 +1430,11 @@ impl Appender {
             Ok(expires_at) => expires_at,
             Err(e) => {
                 let _ = self.app.inner.blobs.delete(&self.key).await;
+                self.return_unused(0).await;
                 return Err(e);
             }
         };
+        self.return_unused(segment.size).await;
         let offset = segment.first_byte + segment.size;
         let document = if self.upload.upload.length.is_some_and(|l| l.get() == offset) {
             Some(self.app.assemble(&self.who, self.upload.upload.id).await?)

@@ -1105,6 +1105,57 @@ on_each_engine!(an_upload_of_unknown_length_reserves_as_it_goes_until_the_length
     assert_eq!((storage.usage.used, storage.usage.reserved), (Bytes::new(120_000), Bytes::ZERO));
 });
 
+on_each_engine!(an_upload_of_unknown_length_holds_no_more_than_it_kept_after_each_request, |w| {
+    let transfer = w.app.open_transfer(&w.staff.who, &w.to_client(&[])).await.unwrap();
+    let upload = w.app.create_upload(&w.staff.who, transfer.id, "flaky.bin", None).await.unwrap().record;
+    let id = upload.upload.id;
+    let file = noise(100_000, 24);
+
+    // A request announcing 100,000 bytes is cut off after 30,000: those are
+    // kept, and the 70,000 it reserved but never received go back.
+    let mut cut = w.app.append_upload(&w.staff.who, id, 0, Some(100_000)).await.unwrap();
+    assert_eq!(w.storage().await.usage.reserved, Bytes::new(100_000));
+    cut.write(&file[..30_000]).await.unwrap();
+    assert_eq!(cut.finish(None, false).await.unwrap().offset, 30_000);
+    assert_eq!(w.storage().await.usage.reserved, Bytes::new(30_000));
+
+    // A request whose checksum does not match keeps nothing and holds nothing.
+    let mut wrong = w.app.append_upload(&w.staff.who, id, 30_000, Some(10_000)).await.unwrap();
+    wrong.write(&file[30_000..40_000]).await.unwrap();
+    let checksum = Checksum::Sha256(vec![0; 32]);
+    assert!(matches!(wrong.finish(Some(&checksum), true).await, Err(AppError::ChecksumMismatch)));
+    assert_eq!(w.storage().await.usage.reserved, Bytes::new(30_000));
+
+    // A request dropped mid-way (its task cancelled) gives its reservation back too.
+    let mut dropped = w.app.append_upload(&w.staff.who, id, 30_000, Some(50_000)).await.unwrap();
+    dropped.write(&file[30_000..35_000]).await.unwrap();
+    drop(dropped);
+    let mut reserved = w.storage().await.usage.reserved;
+    for _ in 0..200 {
+        if reserved == Bytes::new(30_000) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        reserved = w.storage().await.usage.reserved;
+    }
+    assert_eq!(reserved, Bytes::new(30_000), "the dropped request's 50,000 bytes were given back");
+
+    // A chunked request reserves a whole step as it goes, and keeps only what arrived.
+    let mut chunked = w.app.append_upload(&w.staff.who, id, 30_000, None).await.unwrap();
+    chunked.write(&file[30_000..31_000]).await.unwrap();
+    assert!(w.storage().await.usage.reserved > Bytes::new(31_000));
+    assert_eq!(chunked.finish(None, true).await.unwrap().offset, 31_000);
+    assert_eq!(w.storage().await.usage.reserved, Bytes::new(31_000));
+
+    w.app.declare_upload_length(&w.staff.who, id, 100_000).await.unwrap();
+    let mut rest = w.app.append_upload(&w.staff.who, id, 31_000, Some(69_000)).await.unwrap();
+    rest.write(&file[31_000..]).await.unwrap();
+    let document = rest.finish(None, true).await.unwrap().document.expect("the document");
+    assert_eq!(document.document.sha256, sha(&file));
+    let storage = w.storage().await;
+    assert_eq!((storage.usage.used, storage.usage.reserved), (Bytes::new(100_000), Bytes::ZERO));
+});
+
 on_each_engine!(an_upload_of_unknown_length_without_content_length_fits_when_little_is_left, |w| {
     // A chunked request (no Content-Length) into an upload of unknown length,
     // with less than 8 MiB of storage left.

@@ -766,6 +766,20 @@ pub trait Tx: Send {
         expires_at: OffsetDateTime,
     ) -> Result<(), ReserveError>;
 
+    /// Gives back part of a reservation that will not be needed (the unused
+    /// rest of a request cut short), so that others may use it at once; its
+    /// expiry stays as it is.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it is gone, or holds fewer bytes than
+    /// `storage` or `throughput` (nothing changes).
+    async fn shrink_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+    ) -> Result<(), StoreError>;
+
     /// Turns an unexpired reservation into usage of the bytes actually
     /// moved (at most what it holds); the rest is given back.
     ///

@@ -302,6 +302,32 @@ pub(crate) async fn grow_reservation(
     Ok(())
 }
 
+pub(crate) async fn shrink_reservation(
+    tx: &mut SqlTx,
+    id: ReservationId,
+    storage: Bytes,
+    throughput: Bytes,
+) -> Result<(), StoreError> {
+    // Giving bytes back cannot push anyone past an allowance: no lock on
+    // the practice is needed, and the guard on the row keeps it from
+    // going below zero.
+    let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
+    let changed = on!(tx, |c| {
+        sqlx::query(
+            "UPDATE quota_reservations SET storage = storage - $1, throughput = throughput - $2 \
+             WHERE id = $3 AND storage >= $1 AND throughput >= $2",
+        )
+        .bind(storage)
+        .bind(throughput)
+        .bind(id.0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+    .map_err(map("reservation"))?;
+    found(changed, "reservation")
+}
+
 pub(crate) async fn settle_reservation(
     tx: &mut SqlTx,
     id: ReservationId,

@@ -554,6 +554,14 @@ impl Tx for SqlTx {
     ) -> Result<(), ReserveError> {
         quota::grow_reservation(self, id, storage, throughput, at, expires_at).await
     }
+    async fn shrink_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: ferry_domain::quota::Bytes,
+        throughput: ferry_domain::quota::Bytes,
+    ) -> Result<(), StoreError> {
+        quota::shrink_reservation(self, id, storage, throughput).await
+    }
     async fn settle_reservation(
         &mut self,
         id: ReservationId,

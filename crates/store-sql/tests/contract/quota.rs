@@ -188,3 +188,75 @@ contract!(rule8_concurrent_reservations_never_exceed_the_allowance, |s| {
     assert_eq!(storage.usage.reserved, Bytes::new(1000));
     assert!(storage.usage.taken() <= storage.limit);
 });
+
+contract!(reservations_grow_within_the_allowance_shrink_and_settle_what_moved, |s| {
+    let mut tx = s.begin().await;
+    let practice = small_practice(&mut *tx, 1000, 5000).await;
+    let now = at(0);
+    let upload = request(practice, 0, 0, now);
+    tx.reserve(&upload).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Growing past the allowance is refused, naming what is left, and changes nothing.
+    let mut tx = s.begin().await;
+    tx.grow_reservation(upload.id, Bytes::new(700), Bytes::new(700), now, at(3600)).await.unwrap();
+    let refused = tx.grow_reservation(upload.id, Bytes::new(400), Bytes::new(400), now, at(3600)).await;
+    match refused {
+        Err(ReserveError::Exceeded(QuotaExceeded { kind, remaining, requested, .. })) => {
+            assert_eq!((kind, remaining, requested), (AllowanceKind::Storage, Bytes::new(300), Bytes::new(400)));
+        }
+        other => panic!("{}: {other:?}", s.engine),
+    }
+    tx.rollback().await.unwrap();
+    let mut tx = s.begin().await;
+    tx.grow_reservation(upload.id, Bytes::new(700), Bytes::new(700), now, at(3600)).await.unwrap();
+    assert_eq!(usage_of(&mut *tx, practice, now).await.0.usage.reserved, Bytes::new(700));
+
+    // The unused rest of a request cut short goes back at once: never below zero.
+    tx.shrink_reservation(upload.id, Bytes::new(500), Bytes::new(500)).await.unwrap();
+    let (storage, throughput) = usage_of(&mut *tx, practice, now).await;
+    assert_eq!((storage.usage.reserved, throughput.usage.reserved), (Bytes::new(200), Bytes::new(200)));
+    tx.commit().await.unwrap();
+    let mut tx = s.begin().await;
+    assert!(matches!(
+        tx.shrink_reservation(upload.id, Bytes::new(201), Bytes::ZERO).await,
+        Err(StoreError::NotFound { entity: "reservation" })
+    ));
+    assert!(matches!(
+        tx.shrink_reservation(ReservationId(id()), Bytes::ZERO, Bytes::ZERO).await,
+        Err(StoreError::NotFound { entity: "reservation" })
+    ));
+    tx.rollback().await.unwrap();
+
+    // What was given back is free for others; what is held is settled as used.
+    let mut tx = s.begin().await;
+    tx.reserve(&request(practice, 800, 0, now)).await.unwrap();
+    assert_eq!(usage_of(&mut *tx, practice, now).await.0.usage.reserved, Bytes::new(1000));
+    assert!(matches!(
+        tx.settle_reservation(upload.id, Bytes::new(201), Bytes::new(201), now).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    tx.rollback().await.unwrap();
+    let mut tx = s.begin().await;
+    tx.settle_reservation(upload.id, Bytes::new(150), Bytes::new(150), now).await.unwrap();
+    let (storage, throughput) = usage_of(&mut *tx, practice, now).await;
+    assert_eq!((storage.usage.used, storage.usage.reserved), (Bytes::new(150), Bytes::ZERO));
+    assert_eq!((throughput.usage.used, throughput.usage.reserved), (Bytes::new(150), Bytes::ZERO));
+
+    // An expired reservation can neither grow nor be settled, even before a sweep.
+    let lapsed = request(practice, 10, 10, now);
+    tx.reserve(&lapsed).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = s.begin().await;
+    assert!(matches!(
+        tx.grow_reservation(lapsed.id, Bytes::new(1), Bytes::new(1), at(7200), at(9000)).await,
+        Err(ReserveError::Store(StoreError::NotFound { .. }))
+    ));
+    tx.rollback().await.unwrap();
+    let mut tx = s.begin().await;
+    assert!(matches!(
+        tx.settle_reservation(lapsed.id, Bytes::new(10), Bytes::new(10), at(7200)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    tx.rollback().await.unwrap();
+});
