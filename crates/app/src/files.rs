@@ -880,6 +880,119 @@ async fn release(app: &App, who: &Principal, reservation: ReservationId) {
     }
 }
 
+/// A download's bytes, counted against throughput as they are read from
+/// storage (the web layer reads them as the client takes them): the
+/// download's reservation is settled with what was read, at the last byte,
+/// or when the download is dropped half-way (the client went away), so a
+/// broken download counts only what it moved.
+struct Metered {
+    body: Box<dyn BlobRead>,
+    app: App,
+    who: Principal,
+    practice: PracticeId,
+    reservation: ReservationId,
+    /// The bytes reserved: the file or the range.
+    expected: u64,
+    read: u64,
+    /// When the reservation was last renewed, so that a long download keeps it.
+    renewed: std::time::Instant,
+    settled: bool,
+}
+
+#[async_trait::async_trait]
+impl BlobRead for Metered {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ferry_ports::blob::BlobError> {
+        let chunk = self.body.next_chunk().await?;
+        match &chunk {
+            // Settled before the last bytes leave, so that whoever has read
+            // them all also sees them counted.
+            Some(bytes) => {
+                self.read += bytes.len() as u64;
+                if self.read >= self.expected {
+                    self.settle().await;
+                } else if self.renewed.elapsed() > self.app.inner.config.reservation_ttl / 2 {
+                    self.renew().await;
+                }
+            }
+            None => self.settle().await,
+        }
+        Ok(chunk)
+    }
+}
+
+impl Metered {
+    async fn settle(&mut self) {
+        if !std::mem::replace(&mut self.settled, true) {
+            let read = self.read.min(self.expected);
+            count_download(&self.app, &self.who, self.practice, self.reservation, read).await;
+        }
+    }
+
+    async fn renew(&mut self) {
+        self.renewed = std::time::Instant::now();
+        let renewed = async {
+            let mut work = self.app.write(&self.who).await?;
+            let expires = ttl(work.now, self.app.inner.config.reservation_ttl);
+            work.tx
+                .grow_reservation(self.reservation, Bytes::ZERO, Bytes::ZERO, work.now, expires)
+                .await
+                .map_err(reserve_error)?;
+            work.commit().await
+        };
+        if let Err(e) = renewed.await {
+            tracing::warn!(error = %e, "could not renew a long download's reservation; its bytes are counted at its end");
+        }
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (app, who, practice, reservation) = (self.app.clone(), self.who, self.practice, self.reservation);
+        let read = self.read.min(self.expected);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { count_download(&app, &who, practice, reservation, read).await });
+        }
+    }
+}
+
+/// Turns a download's reservation into usage of the `read` bytes (the
+/// rest is given back). A reservation that lapsed meanwhile (a download
+/// stalled for longer than it lasts) is counted afresh.
+async fn count_download(app: &App, who: &Principal, practice: PracticeId, reservation: ReservationId, read: u64) {
+    let counted = async {
+        let mut work = app.write(who).await?;
+        match work.tx.settle_reservation(reservation, Bytes::ZERO, Bytes::new(read), work.now).await {
+            Ok(()) => {}
+            Err(ferry_ports::StoreError::NotFound { .. }) if read > 0 => {
+                // The failed settle may have ended the transaction: count in a new one.
+                drop(work);
+                work = app.write(who).await?;
+                let again = ReservationId(work.new_id());
+                let at = work.now;
+                let request = ReservationRequest {
+                    id: again,
+                    practice,
+                    storage: Bytes::ZERO,
+                    throughput: Bytes::new(read),
+                    at,
+                    expires_at: ttl(at, Duration::from_secs(60)),
+                };
+                work.tx.reserve(&request).await.map_err(reserve_error)?;
+                work.tx.commit_reservation(again).await?;
+            }
+            Err(ferry_ports::StoreError::NotFound { .. }) => {}
+            Err(other) => return Err(AppError::from(other)),
+        }
+        work.commit().await
+    };
+    if let Err(e) = counted.await {
+        tracing::warn!(error = %e, bytes = read, "could not count a download's bytes against throughput");
+    }
+}
+
 /// Gives back `bytes` of a reservation that will not be filled.
 async fn give_back(app: &App, who: &Principal, reservation: ReservationId, bytes: u64) {
     let given = async {
@@ -1492,24 +1605,27 @@ impl App {
             }
             other => other.into(),
         })?;
-        // Then the accounting, with scope checked again in the same transaction.
+        // Then the accounting, with scope checked again in the same
+        // transaction: the bytes are reserved against throughput now (refused
+        // when they do not fit) and counted as they are read (`Metered`).
         let mut work = self.write(who).await?;
         let record = work.document_in_scope(Action::DownloadDocument, id).await?;
         let document = &record.document;
+        let mut reservation = None;
         if bytes > 0 {
-            let reservation = ReservationId(work.new_id());
+            let id = ReservationId(work.new_id());
             work.tx
                 .reserve(&ReservationRequest {
-                    id: reservation,
+                    id,
                     practice: document.practice,
                     storage: Bytes::ZERO,
                     throughput: Bytes::new(bytes),
                     at: work.now,
-                    expires_at: ttl(work.now, Duration::from_secs(60)),
+                    expires_at: ttl(work.now, self.inner.config.reservation_ttl),
                 })
                 .await
                 .map_err(reserve_error)?;
-            work.tx.commit_reservation(reservation).await?;
+            reservation = Some(id);
         }
         let user = work.user()?;
         if work.tx.record_download(id, user, work.now).await? && document.uploader != user {
@@ -1531,6 +1647,20 @@ impl App {
             work.warn_at_80_percent(&practice).await?;
         }
         work.commit().await?;
+        let body = match reservation {
+            Some(reservation) => Box::new(Metered {
+                body,
+                app: self.clone(),
+                who: *who,
+                practice: record.document.practice,
+                reservation,
+                expected: bytes,
+                read: 0,
+                renewed: std::time::Instant::now(),
+                settled: false,
+            }),
+            None => body,
+        };
         Ok(Download { document: record, range, body })
     }
 

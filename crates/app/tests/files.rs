@@ -593,6 +593,38 @@ on_each_engine!(staff_send_two_files_to_every_client_user_who_are_told_once_and_
     assert_eq!(w.audited("document.download").await.len(), 6);
 });
 
+on_each_engine!(a_download_counts_against_throughput_only_what_it_read, |w| {
+    let file = noise(1_000_000, 25);
+    let view = send(&w.app, &w.staff.who, w.to_client(&[]), &[("ledger.bin", &file)]).await.unwrap();
+    let id = view.documents[0].document.id;
+    let throughput = async || w.allowance(AllowanceKind::Throughput).await.usage;
+    let before = throughput().await;
+    assert_eq!(before.reserved, Bytes::ZERO);
+
+    // While it runs, the whole file is held; the client reads one piece and goes away.
+    let mut download = w.app.download(&w.owner.who, id, None).await.unwrap();
+    assert_eq!(throughput().await.reserved, Bytes::new(1_000_000));
+    let first = download.body.next_chunk().await.unwrap().expect("a first piece");
+    assert!(first.len() < file.len());
+    drop(download);
+    let mut now = throughput().await;
+    for _ in 0..200 {
+        if now.reserved == Bytes::ZERO {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        now = throughput().await;
+    }
+    assert_eq!(now.reserved, Bytes::ZERO, "the unread rest was given back");
+    assert_eq!(now.used.get(), before.used.get() + first.len() as u64, "only what was read counts");
+
+    // A range read to its end counts the range, as soon as its last byte is read.
+    let range = w.app.download(&w.owner.who, id, Some(RangeRequest::Closed(1000, 200_999))).await.unwrap();
+    assert_eq!(read_all(range).await, file[1000..201_000]);
+    let after = throughput().await;
+    assert_eq!((after.used.get(), after.reserved), (now.used.get() + 200_000, Bytes::ZERO));
+});
+
 on_each_engine!(client_users_send_to_those_who_can_open_the_client_and_scope_decides_who_sees_files, |w| {
     // A client user sends to an admin.
     let view = send(&w.app, &w.owner.who, w.to_client(&[&w.admin]), &[("receipts.pdf", PDF)]).await.unwrap();
