@@ -512,6 +512,15 @@ fn ttl(now: OffsetDateTime, ttl: Duration) -> OffsetDateTime {
     now + time::Duration::try_from(ttl).unwrap_or(time::Duration::HOUR)
 }
 
+/// Keeps a reservation for another `reservation_ttl` from now; returns now.
+async fn renew_reservation(app: &App, who: &Principal, reservation: ReservationId) -> Result<OffsetDateTime, AppError> {
+    let mut work = app.write(who).await?;
+    let (now, expires) = (work.now, ttl(work.now, app.inner.config.reservation_ttl));
+    work.tx.grow_reservation(reservation, Bytes::ZERO, Bytes::ZERO, now, expires).await.map_err(reserve_error)?;
+    work.commit().await?;
+    Ok(now)
+}
+
 /// Grows a reservation by a whole step when it fits, else by exactly the
 /// `missing` bytes, and renews it for `lasting`. Returns the bytes added and now.
 async fn grow_by(
@@ -717,14 +726,8 @@ impl Outgoing {
     }
 
     async fn renew(&mut self) -> Result<(), AppError> {
-        let mut work = self.app.write(&self.who).await?;
-        let expires = ttl(work.now, self.app.inner.config.reservation_ttl);
-        work.tx
-            .grow_reservation(self.reservation, Bytes::ZERO, Bytes::ZERO, work.now, expires)
-            .await
-            .map_err(reserve_error)?;
-        self.renewed_at = work.now;
-        work.commit().await
+        self.renewed_at = renew_reservation(&self.app, &self.who, self.reservation).await?;
+        Ok(())
     }
 
     /// Ends the current file, if any: its bytes are stored (not yet visible).
@@ -930,16 +933,7 @@ impl Metered {
 
     async fn renew(&mut self) {
         self.renewed = std::time::Instant::now();
-        let renewed = async {
-            let mut work = self.app.write(&self.who).await?;
-            let expires = ttl(work.now, self.app.inner.config.reservation_ttl);
-            work.tx
-                .grow_reservation(self.reservation, Bytes::ZERO, Bytes::ZERO, work.now, expires)
-                .await
-                .map_err(reserve_error)?;
-            work.commit().await
-        };
-        if let Err(e) = renewed.await {
+        if let Err(e) = renew_reservation(&self.app, &self.who, self.reservation).await {
             tracing::warn!(error = %e, "could not renew a long download's reservation; its bytes are counted at its end");
         }
     }
