@@ -8,9 +8,7 @@
 //! cancelling or reopening a filing changes nothing else, because the facts
 //! are read afresh on every request.
 
-use std::collections::HashMap;
-
-use ferry_domain::access::{Action, ClientFacts, can_open_client};
+use ferry_domain::access::{Action, can_open_client};
 use ferry_domain::ids::{ChecklistItemId, ClientId, CommentId, FilingId, TaskId, TimeEntryId, UserId};
 use ferry_domain::people::{Actor, PracticeUser, Role};
 use ferry_domain::values::{Text, Title};
@@ -776,30 +774,15 @@ impl App {
         let user = work.account(Action::ListMyTasks)?;
         let found = work.tx.list_tasks_of_assignee(user, page).await?;
         let actor = work.actor;
-        let mut filings: HashMap<FilingId, FilingKind> = HashMap::new();
-        let mut clients: HashMap<ClientId, Option<ClientRecord>> = HashMap::new();
-        let mut items = Vec::with_capacity(found.items.len());
-        for task in found.items {
-            let filing_kind = match filings.get(&task.filing) {
-                Some(kind) => kind.clone(),
-                None => {
-                    let filing = work.tx.filing(task.filing).await?.ok_or(AppError::NotFound { what: "filing" })?;
-                    filings.insert(task.filing, filing.kind.clone());
-                    filing.kind
-                }
-            };
-            let client = match clients.get(&task.client) {
-                Some(client) => client.clone(),
-                None => {
-                    let facts: ClientFacts = work.tx.client_facts(user, task.client).await?;
-                    let client =
-                        if can_open_client(&actor, &facts) { work.tx.client(task.client).await? } else { None };
-                    clients.insert(task.client, client.clone());
-                    client
-                }
-            };
-            items.push(MyTaskView { task, filing_kind, client });
-        }
+        let items = found
+            .items
+            .into_iter()
+            .map(|row| MyTaskView {
+                client: can_open_client(&actor, &row.facts).then_some(row.client),
+                filing_kind: row.filing_kind,
+                task: row.task,
+            })
+            .collect();
         Ok(Page { items, next: found.next })
     }
 

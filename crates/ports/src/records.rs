@@ -243,6 +243,22 @@ pub struct TaskRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A row of My Tasks: a task and what the list shows beside it, read in
+/// one query — its filing's kind, its client, and the assignee's access
+/// facts about that client (from which the caller decides whether the
+/// client may be shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedTask {
+    /// The task.
+    pub task: TaskRecord,
+    /// Its filing's kind.
+    pub filing_kind: FilingKind,
+    /// Its filing's client.
+    pub client: ClientRecord,
+    /// The assignee's facts about that client, as [`crate::Tx::client_facts`] reads them.
+    pub facts: ClientFacts,
+}
+
 /// A checklist item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChecklistItemRecord {

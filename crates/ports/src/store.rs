@@ -24,12 +24,12 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::records::{
-    AddOnRecord, AllowanceUsage, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord, ClientRecord,
-    ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord, FilingRecord,
-    Mailbox, MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUpload, NewUser, OutboxRecord,
-    OutboxStatus, OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest,
-    SessionRecord, TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, TransferRecord, UploadId,
-    UploadRecord, UploadSegment, UserRecord,
+    AddOnRecord, AllowanceUsage, AssignedTask, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord,
+    ClientRecord, ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord,
+    FilingRecord, Mailbox, MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUpload, NewUser,
+    OutboxRecord, OutboxStatus, OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId,
+    ReservationRequest, SessionRecord, TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose,
+    TransferRecord, UploadId, UploadRecord, UploadSegment, UserRecord,
 };
 
 /// Why a store operation failed. Adapters translate their driver's errors
@@ -472,12 +472,14 @@ pub trait Tx: Send {
     ) -> Result<Page<TaskRecord>, StoreError>;
 
     /// My Tasks: the tasks assigned to `user` on active filings, soonest due
-    /// first (undated last), then in order of creation.
+    /// first (undated last), then in order of creation, each with its
+    /// filing's kind, its client and `user`'s facts about that client — one
+    /// query for the page, however many clients it spans.
     async fn list_tasks_of_assignee(
         &mut self,
         user: UserId,
         page: &PageRequest,
-    ) -> Result<Page<TaskRecord>, StoreError>;
+    ) -> Result<Page<AssignedTask>, StoreError>;
 
     /// Status and due date of every task assigned to `user` on active
     /// filings, for the dashboard.

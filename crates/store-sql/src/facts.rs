@@ -10,7 +10,7 @@ use crate::prelude::*;
 
 /// The facts columns, as one row.
 #[derive(sqlx::FromRow)]
-struct FactsRow {
+pub(crate) struct FactsRow {
     engagement_state: Option<String>,
     engagement_by: Option<String>,
     assigned: bool,
@@ -19,7 +19,7 @@ struct FactsRow {
 }
 
 impl FactsRow {
-    fn into_facts(self, client: ClientId) -> Result<ClientFacts, StoreError> {
+    pub(crate) fn into_facts(self, client: ClientId) -> Result<ClientFacts, StoreError> {
         Ok(ClientFacts {
             client,
             engagement: self

@@ -12,11 +12,11 @@ pub(crate) use ferry_domain::values::EmailAddress;
 pub(crate) use ferry_domain::work::{Assignee, FilingStatus, Reviewer, TaskStatus};
 pub(crate) use ferry_ports::StoreError;
 pub(crate) use ferry_ports::records::{
-    AddOnRecord, AllowanceUsage, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord, ClientRecord,
-    ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord, FilingRecord,
-    MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUser, OutboxRecord, OutboxStatus,
-    OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest, SessionRecord,
-    TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
+    AddOnRecord, AllowanceUsage, AssignedTask, AuditEntry, AuditRecord, ChecklistItemRecord, ClientMemberRecord,
+    ClientRecord, ClientWithFacts, CommentRecord, ConnectionRecord, DocumentRecord, EmailLogRecord, EngagementRecord,
+    FilingRecord, MemberRecord, NewDocument, NewPractice, NewSession, NewTask, NewToken, NewUser, OutboxRecord,
+    OutboxStatus, OutgoingMail, Page, PageRequest, PracticeRecord, PurgeReport, ReservationId, ReservationRequest,
+    SessionRecord, TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
 };
 pub(crate) use ferry_ports::store::ReserveError;
 pub(crate) use time::{Date, OffsetDateTime};

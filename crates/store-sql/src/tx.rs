@@ -342,7 +342,7 @@ impl Tx for SqlTx {
         &mut self,
         user: UserId,
         page: &PageRequest,
-    ) -> Result<Page<TaskRecord>, StoreError> {
+    ) -> Result<Page<ferry_ports::records::AssignedTask>, StoreError> {
         work::list_tasks_of_assignee(self, user, page).await
     }
     async fn assigned_task_dues(&mut self, user: UserId) -> Result<Vec<(TaskStatus, Option<Date>)>, StoreError> {

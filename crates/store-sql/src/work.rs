@@ -1,11 +1,12 @@
 //! Work: filings, their tasks, checklists, time entries and comments.
 
 use ferry_domain::ids::{CommentId, TimeEntryId};
-use ferry_domain::values::{Text, Title};
+use ferry_domain::values::{OrganisationName, Text, Title};
 use ferry_domain::work::{FilingKind, Minutes, Period};
 use ferry_ports::records::Cursor;
 use time::Month;
 
+use crate::facts::FactsRow;
 use crate::prelude::*;
 
 // Filings.
@@ -315,24 +316,64 @@ fn due_cursor_key(page: &PageRequest) -> Result<Option<(Date, Uuid)>, StoreError
     })
 }
 
+/// A row of My Tasks: the task, its filing's kind, its client, and the
+/// assignee's facts about the client.
+#[derive(sqlx::FromRow)]
+struct AssignedTaskRow {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    filing_kind: String,
+    client_name: String,
+    client_created_at: i64,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+}
+
+/// My Tasks, one page ($1 user, $2 'active', $3/$5 the cursor's date and id,
+/// $4 the undated sentinel, $6 the limit). The page is one search of
+/// `tasks_by_assignee` and a sort; beside each task, its filing and client
+/// by primary key and the facts `FACTS_SQL` reads for (user, client): the
+/// engagement of the user's practice, the assignment, the membership, and
+/// the tasks the user holds on the client's active filings — counted once
+/// per client in `held`, over the user's own tasks, not once per row.
+const MY_TASKS_SQL: &str = "\
+SELECT t.id, t.filing_id, f.practice_id, f.client_id, f.status AS filing_status, t.title, t.status,
+       t.assignee_id, t.due_on, t.reviewer_id, t.approver_id, t.created_at,
+       f.kind AS filing_kind, c.name AS client_name, c.created_at AS client_created_at,
+       e.state AS engagement_state, e.state_by AS engagement_by,
+       a.user_id IS NOT NULL AS assigned,
+       COALESCE(held.active_tasks, 0) AS active_tasks,
+       cm.role AS membership
+  FROM tasks t
+  JOIN filings f ON f.id = t.filing_id
+  JOIN clients c ON c.id = f.client_id
+  LEFT JOIN practice_members m ON m.user_id = $1
+  LEFT JOIN engagements e ON e.practice_id = m.practice_id AND e.client_id = f.client_id
+  LEFT JOIN client_assignments a ON a.user_id = $1 AND a.client_id = f.client_id
+  LEFT JOIN client_members cm ON cm.client_id = f.client_id AND cm.user_id = $1
+  LEFT JOIN (SELECT hf.client_id, CAST(COUNT(*) AS BIGINT) AS active_tasks
+               FROM tasks ht
+               JOIN filings hf ON hf.id = ht.filing_id
+               JOIN practice_members hm ON hm.user_id = $1 AND hm.practice_id = hf.practice_id
+              WHERE ht.assignee_id = $1 AND hf.status = 'active'
+              GROUP BY hf.client_id) AS held ON held.client_id = f.client_id
+ WHERE t.assignee_id = $1 AND f.status = $2
+   AND ($3 IS NULL OR COALESCE(t.due_on, $4) > $3 OR (COALESCE(t.due_on, $4) = $3 AND t.id > $5))
+ ORDER BY COALESCE(t.due_on, $4), t.id
+ LIMIT $6";
+
 pub(crate) async fn list_tasks_of_assignee(
     tx: &mut SqlTx,
     user: UserId,
     page: &PageRequest,
-) -> Result<Page<TaskRecord>, StoreError> {
+) -> Result<Page<AssignedTask>, StoreError> {
     let after = due_cursor_key(page)?;
     let (after_due, after_id) = (after.map(|(d, _)| d), after.map_or(Uuid::nil(), |(_, id)| id));
     let limit = fetch_limit(page);
     // The sentinel is a bound DATE so the comparison is DATE to DATE on
     // PostgreSQL and ISO text to ISO text on SQLite.
-    let sql = format!(
-        "SELECT {TASK_COLUMNS} FROM {TASK_FROM} \
-         WHERE t.assignee_id = $1 AND f.status = $2 \
-         AND ($3 IS NULL OR COALESCE(t.due_on, $4) > $3 OR (COALESCE(t.due_on, $4) = $3 AND t.id > $5)) \
-         ORDER BY COALESCE(t.due_on, $4), t.id LIMIT $6"
-    );
-    let rows: Vec<TaskRow> = on!(tx, |c| {
-        sqlx::query_as(&sql)
+    let rows: Vec<AssignedTaskRow> = on!(tx, |c| {
+        sqlx::query_as(MY_TASKS_SQL)
             .bind(user.as_uuid())
             .bind(FilingStatus::Active.as_str())
             .bind(after_due)
@@ -343,7 +384,23 @@ pub(crate) async fn list_tasks_of_assignee(
             .await
     })
     .map_err(map("tasks"))?;
-    Ok(page_of(task_records(rows)?, page, due_cursor))
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let task = row.task.into_record()?;
+            Ok(AssignedTask {
+                filing_kind: parse("filing kind", &row.filing_kind, FilingKind::parse)?,
+                client: ClientRecord {
+                    id: task.client,
+                    name: parse("client name", &row.client_name, OrganisationName::parse)?,
+                    created_at: time(row.client_created_at)?,
+                },
+                facts: row.facts.into_facts(task.client)?,
+                task,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_of(items, page, |row| due_cursor(&row.task)))
 }
 
 pub(crate) async fn assigned_task_dues(

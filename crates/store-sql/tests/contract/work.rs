@@ -1,6 +1,7 @@
 //! Contract tests: work — filings, tasks, My Tasks, checklists, time entries,
 //! task comments and filing discussion.
 
+use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{ChecklistItemId, ClientId, CommentId, FilingId, PracticeId, TaskId, TimeEntryId, UserId};
 use ferry_domain::people::{PracticeUser, Role};
 use ferry_domain::practice::PracticeStatus;
@@ -377,7 +378,14 @@ async fn my_tasks_world(s: &TestStore) -> (UserId, Vec<(TaskId, Option<Date>, Ta
     let mut tx = s.begin().await;
     let me = Fixture::member(&mut *tx, w.practice, Role::Staff).await;
     let colleague = Fixture::member(&mut *tx, w.practice, Role::Staff).await;
-    let second = Fixture::filing(&mut *tx, w.practice, w.client).await;
+    // The second filing is another client's, engaged and assigned to me, so
+    // that the rows carry two different kinds, clients and sets of facts.
+    let (other, _) = Fixture::client(&mut *tx).await;
+    Fixture::engagement(&mut *tx, w.practice, other, ConsentState::Active).await;
+    tx.assign_client(me, other, at(5)).await.unwrap();
+    let second = new_filing(w.practice, other);
+    tx.insert_filing(&second).await.unwrap();
+    let second = second.id;
     let filed = Fixture::filing(&mut *tx, w.practice, w.client).await;
     let cancelled = Fixture::filing(&mut *tx, w.practice, w.client).await;
     // Created in an order unlike the due order.
@@ -428,6 +436,18 @@ contract!(my_tasks_are_soonest_due_first_undated_last_on_active_filings_across_p
             Box::pin(async move { tx.list_tasks_of_assignee(me, &page).await.unwrap() })
         })
         .await;
+        // Beside each task, what the per-item reads say of its filing, client and facts.
+        for row in &got {
+            let filing = tx.filing(row.task.filing).await.unwrap().expect("the task's filing");
+            assert_eq!(row.filing_kind, filing.kind, "{}", s.engine);
+            assert_eq!(Some(&row.client), tx.client(row.task.client).await.unwrap().as_ref(), "{}", s.engine);
+            assert_eq!(row.facts, tx.client_facts(me, row.task.client).await.unwrap(), "{}", s.engine);
+        }
+        let kinds: std::collections::HashSet<&str> = got.iter().map(|row| row.filing_kind.as_str()).collect();
+        assert_eq!(kinds.len(), 2, "{}: both filings' kinds", s.engine);
+        let assigned: Vec<bool> = got.iter().map(|row| row.facts.assigned).collect();
+        assert!(assigned.contains(&true) && assigned.contains(&false), "{}: {assigned:?}", s.engine);
+        let got: Vec<TaskRecord> = got.into_iter().map(|row| row.task).collect();
         let ids: Vec<TaskId> = got.iter().map(|t| t.id).collect();
         assert_eq!(ids, expected_ids, "{}: pages of {limit}", s.engine);
         let dues: Vec<Option<Date>> = got.iter().map(|t| t.due).collect();
