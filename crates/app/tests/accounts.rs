@@ -1,55 +1,19 @@
 //! Accounts, practices and people, through the use cases over a real SQLite store.
 
-use std::sync::Arc;
-
-use ferry_app::{
-    App, AppConfig, AppError, Credentials, InvitePerson, PasswordPolicy, PersonChange, PracticeApplication, Principal,
-    SecretToken, SystemClock, UuidV7,
-};
+use ferry_app::{AppError, InvitePerson, PersonChange, PracticeApplication, Principal, SecretToken};
 use ferry_domain::exchange::Picker;
 use ferry_domain::ids::PracticeId;
 use ferry_domain::practice::{PracticeStatus, PracticeTransition};
-use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
-use ferry_ports::records::{OutboxStatus, PageRequest};
+use ferry_ports::records::PageRequest;
 use ferry_store_sql::SqlStore;
 
-struct World {
-    app: App,
-    store: Arc<SqlStore>,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::connect(&format!("sqlite://{}/ferry.db", dir.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
-    let store = Arc::new(store);
-    let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
-    config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
-    let app = App::new(
-        store.clone(),
-        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
-        Arc::new(SystemClock),
-        Arc::new(UuidV7),
-        config,
-    );
-    World { app, store, _dir: dir }
-}
-
-/// The token of the newest queued mail to `to`.
-async fn mailed_token(store: &SqlStore, to: &str) -> String {
-    let mut tx = store.read().await.unwrap();
-    let outbox = tx.list_outbox(OutboxStatus::Pending, &PageRequest::first(500)).await.unwrap();
-    let mail =
-        outbox.items.iter().rev().find(|m| m.mail.to.as_str() == to).unwrap_or_else(|| panic!("no mail to {to}"));
-    let start = mail.mail.text.find("token=").expect("a link with a token") + "token=".len();
-    mail.mail.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
-}
+use common::{SqliteApp as World, mailed_token, sign_in, sqlite_app as world};
 
 async fn mail_count(store: &SqlStore) -> usize {
-    let mut tx = store.read().await.unwrap();
-    tx.list_outbox(OutboxStatus::Pending, &PageRequest::first(500)).await.unwrap().items.len()
+    common::queued(store).await.len()
 }
 
 fn application(email: &str) -> PracticeApplication {
@@ -58,11 +22,6 @@ fn application(email: &str) -> PracticeApplication {
         admin_name: "Ada Admin".into(),
         admin_email: email.into(),
     }
-}
-
-async fn sign_in(app: &App, email: &str, password: &str) -> Result<Principal, AppError> {
-    let signed = app.sign_in(Credentials { email: email.into(), password: password.into(), address: None }).await?;
-    Ok(Principal::User { user: signed.user.id, session: Some(signed.session) })
 }
 
 /// An approved practice with a signed-in admin.

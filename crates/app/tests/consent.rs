@@ -1,73 +1,33 @@
 //! Engagements, connections and client colleagues, through the use cases
 //! over a real SQLite store.
 
-use std::sync::Arc;
-
 use ferry_app::{
-    AcceptedInvitation, App, AppConfig, AppError, ConnectionView, Credentials, EngagementView, InviteClient,
-    InviteClientMember, InviteOutsideParty, PasswordPolicy, PracticeApplication, Principal, SecretToken, SystemClock,
-    UuidV7,
+    AcceptedInvitation, App, AppError, ConnectionView, EngagementView, InviteClient, InviteClientMember,
+    InviteOutsideParty, PracticeApplication, Principal, SecretToken,
 };
 use ferry_domain::consent::{ConsentState, Side};
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
 use ferry_domain::people::ClientRole;
 use ferry_domain::practice::PracticeTransition;
 use ferry_domain::values::EmailAddress;
-use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
-use ferry_ports::records::{OutboxStatus, OutgoingMail, PageRequest};
+use ferry_ports::records::PageRequest;
 use ferry_store_sql::SqlStore;
 
 const PASSWORD: &str = "a fine long passphrase";
 
-struct World {
-    app: App,
-    store: Arc<SqlStore>,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::connect(&format!("sqlite://{}/ferry.db", dir.path().display())).await.unwrap();
-    store.migrate().await.unwrap();
-    let store = Arc::new(store);
-    let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
-    config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
-    let app = App::new(
-        store.clone(),
-        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
-        Arc::new(SystemClock),
-        Arc::new(UuidV7),
-        config,
-    );
-    World { app, store, _dir: dir }
-}
-
-/// Every queued message to `to`, oldest first.
-async fn mails_to(store: &SqlStore, to: &str) -> Vec<OutgoingMail> {
-    let mut tx = store.read().await.unwrap();
-    let outbox = tx.list_outbox(OutboxStatus::Pending, &PageRequest::first(500)).await.unwrap();
-    outbox.items.into_iter().map(|m| m.mail).filter(|m| m.to.as_str() == to).collect()
-}
+use common::{SqliteApp as World, mails_to, sign_in, sqlite_app as world};
 
 /// The token of the newest queued mail to `to`.
 async fn mailed_token(store: &SqlStore, to: &str) -> SecretToken {
-    let mails = mails_to(store, to).await;
-    let mail = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
-    let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
-    let raw: String =
-        mail.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    SecretToken::from_presented(&raw)
+    SecretToken::from_presented(&common::mailed_token(store, to).await)
 }
 
 async fn user_id(store: &SqlStore, email: &str) -> UserId {
     let mut tx = store.read().await.unwrap();
     tx.user_by_email(&EmailAddress::parse(email).unwrap()).await.unwrap().expect("a user with that address").id
-}
-
-async fn sign_in(app: &App, email: &str, password: &str) -> Result<Principal, AppError> {
-    let signed = app.sign_in(Credentials { email: email.into(), password: password.into(), address: None }).await?;
-    Ok(Principal::User { user: signed.user.id, session: Some(signed.session) })
 }
 
 /// A user acting without a session (as the use cases allow for tests and the CLI).

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use ferry_app::files::{
     Checksum, Destination, Download, MULTIPART_FRAMING_ALLOWANCE, RangeRequest, SendRequest, TransferView,
 };
-use ferry_app::{App, AppConfig, AppError, FilingInput, NewAllowance, Principal, TaskInput, UuidV7};
+use ferry_app::{App, AppError, FilingInput, NewAllowance, Principal, TaskInput, UuidV7};
 use ferry_blob::{BlobLocation, BlobOptions, EncryptedBlobStore, Keyring};
 use ferry_domain::access::Rule;
 use ferry_domain::consent::ConsentState;
@@ -20,7 +20,6 @@ use ferry_domain::practice::{Plan, PracticeTransition};
 use ferry_domain::quota::{AllowanceKind, Bytes};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
 use ferry_domain::work::FilingTransition;
-use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
 use ferry_ports::blob::{BlobKey, BlobStore};
 use ferry_ports::clock::Clock;
@@ -124,6 +123,8 @@ macro_rules! on_each_engine {
         }
     };
 }
+
+mod common;
 
 fn new_id() -> Uuid {
     Uuid::now_v7()
@@ -235,10 +236,7 @@ impl World {
         let options = BlobOptions::default().chunk_size(1000).part_size(16 * 1024);
         let blobs = Arc::new(EncryptedBlobStore::open(&BlobLocation::memory(), keyring, options).unwrap());
         let clock = Arc::new(ShiftedClock::default());
-        let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
-        config.passwords.memory_kib = 64;
-        config.passwords.iterations = 1;
-        let app = App::new(store.clone(), blobs.clone(), clock.clone(), Arc::new(UuidV7), config);
+        let app = App::new(store.clone(), blobs.clone(), clock.clone(), Arc::new(UuidV7), common::test_config());
 
         let (practice, admin) = approved_practice(&app, &store, "Ledger & Co", "Ada Admin").await;
         let staff = insert_member(&store, practice, "Sam Staff", Role::Staff).await;

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_app::{
-    App, AppConfig, AppError, FilingInput, Principal, SystemClock, TaskChange, TaskInput, TimeInput, UuidV7,
-};
+use ferry_app::{App, AppError, FilingInput, Principal, TaskChange, TaskInput, TimeInput};
 use ferry_domain::access::Rule;
 use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{ClientId, EngagementId, FilingId, PracticeId, TaskId, UserId};
@@ -13,12 +11,13 @@ use ferry_domain::people::{ClientRole, Role};
 use ferry_domain::practice::{Plan, PracticeTransition};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
 use ferry_domain::work::{FilingStatus, FilingTransition, TaskStatus};
-use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
 use ferry_ports::records::{ClientRecord, EngagementRecord, NewPractice, NewUser, PageRequest, UserKind};
 use ferry_store_sql::SqlStore;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+mod common;
 
 struct World {
     app: App,
@@ -107,20 +106,7 @@ async fn engage(store: &SqlStore, practice: PracticeId, client: ClientId) {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
-    let store = Arc::new(SqlStore::connect(&url).await.unwrap());
-    store.migrate().await.unwrap();
-    let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").unwrap());
-    config.passwords.memory_kib = 64;
-    config.passwords.iterations = 1;
-    let app = App::new(
-        store.clone(),
-        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
-        Arc::new(SystemClock),
-        Arc::new(UuidV7),
-        config,
-    );
+    let (app, store, dir) = common::sqlite_app().await.into_parts();
     let (practice, admin) = practice(&app, &store, "Ledger & Co").await;
     let staff = member(&store, practice, "Staff", Role::Staff).await;
     let bookkeeper = member(&store, practice, "Bookkeeper", Role::Bookkeeper).await;

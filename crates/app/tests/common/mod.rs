@@ -1,0 +1,78 @@
+//! What the use-case tests share: an `App` over a migrated SQLite store in a
+//! temporary folder, with password hashing made cheap, and reading what it
+//! queued in the outbox. Each test file uses the part it needs.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use ferry_app::{App, AppConfig, AppError, Credentials, PasswordPolicy, Principal, SystemClock, UuidV7};
+use ferry_mail::templates::BaseUrl;
+use ferry_ports::Store;
+use ferry_ports::records::{OutboxStatus, OutgoingMail, PageRequest};
+use ferry_store_sql::SqlStore;
+
+/// The configuration the tests run with: links to localhost, and Argon2
+/// at its cheapest so that signing in takes microseconds.
+pub(crate) fn test_config() -> AppConfig {
+    let mut config = AppConfig::new(BaseUrl::parse("http://localhost:8080").expect("a base URL"));
+    config.passwords = PasswordPolicy { memory_kib: 64, iterations: 1, ..PasswordPolicy::default() };
+    config
+}
+
+/// An `App` over its own SQLite database, with files kept in memory.
+pub(crate) struct SqliteApp {
+    pub(crate) app: App,
+    pub(crate) store: Arc<SqlStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl SqliteApp {
+    /// The app, its store, and the folder that must outlive them.
+    pub(crate) fn into_parts(self) -> (App, Arc<SqlStore>, tempfile::TempDir) {
+        (self.app, self.store, self._dir)
+    }
+}
+
+/// A fresh, migrated installation on SQLite.
+pub(crate) async fn sqlite_app() -> SqliteApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let store = SqlStore::connect(&url).await.expect("a SQLite store");
+    store.migrate().await.expect("the migrations");
+    let store = Arc::new(store);
+    let app = App::new(
+        store.clone(),
+        Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7),
+        test_config(),
+    );
+    SqliteApp { app, store, _dir: dir }
+}
+
+/// Every message queued to `to` and not yet sent, oldest first.
+pub(crate) async fn mails_to(store: &SqlStore, to: &str) -> Vec<OutgoingMail> {
+    queued(store).await.into_iter().filter(|m| m.to.as_str() == to).collect()
+}
+
+/// Every message queued and not yet sent, oldest first.
+pub(crate) async fn queued(store: &SqlStore) -> Vec<OutgoingMail> {
+    let mut tx = store.read().await.expect("a read transaction");
+    let outbox = tx.list_outbox(OutboxStatus::Pending, &PageRequest::first(500)).await.expect("the outbox");
+    tx.rollback().await.expect("the end of the read");
+    outbox.items.into_iter().map(|m| m.mail).collect()
+}
+
+/// The token in the link of the newest message queued to `to`.
+pub(crate) async fn mailed_token(store: &SqlStore, to: &str) -> String {
+    let mails = mails_to(store, to).await;
+    let mail = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
+    let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
+    mail.text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// Signs in as a person would, and acts in that session.
+pub(crate) async fn sign_in(app: &App, email: &str, password: &str) -> Result<Principal, AppError> {
+    let signed = app.sign_in(Credentials { email: email.into(), password: password.into(), address: None }).await?;
+    Ok(Principal::User { user: signed.user.id, session: Some(signed.session) })
+}
