@@ -28,6 +28,13 @@ async fn health_readiness_and_the_api_document_answer() {
     assert!(paths.contains_key("/auth/login"), "{:?}", paths.keys().collect::<Vec<_>>());
     assert!(paths.contains_key("/clients/{client}"), "{:?}", paths.keys().collect::<Vec<_>>());
     assert_eq!(spec["servers"][0]["url"], format!("{}/api/v1", server.base()));
+    // The streaming operations are in it too, and in the interactive docs.
+    assert_eq!(spec["paths"]["/uploads/{upload}"]["patch"]["operationId"], "tus_append");
+    assert_eq!(spec["paths"]["/documents/{document}/content"]["get"]["operationId"], "download_document");
+    let docs = server.get_raw("/api/docs").await;
+    assert_eq!(docs.status(), 200);
+    let page = docs.text().await.expect("the docs page");
+    assert!(page.contains("tus_append") && page.contains("list_my_inbox"), "the docs page lacks operations");
 }
 
 #[tokio::test]

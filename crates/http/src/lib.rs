@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod guard;
 pub mod operations;
+mod streaming_doc;
 mod transfer;
 
 use ferry_app::App;
@@ -41,7 +42,7 @@ pub struct HttpConfig {
 /// The OpenAPI document of the whole API, as JSON.
 #[must_use]
 pub fn spec_json(app: &App, config: &HttpConfig) -> String {
-    openapi(app, config).spec()
+    streaming_doc::merge(&openapi(app, config).spec())
 }
 
 fn openapi(app: &App, config: &HttpConfig) -> OpenApiService<api::Apis, ()> {
@@ -58,8 +59,11 @@ fn openapi(app: &App, config: &HttpConfig) -> OpenApiService<api::Apis, ()> {
 /// The whole web server as one endpoint.
 pub fn router(app: App, config: HttpConfig) -> impl Endpoint {
     let service = openapi(&app, &config);
-    let spec = service.spec();
-    let docs = service.swagger_ui();
+    // The streaming operations are described by hand and merged into the
+    // generated document, which Swagger UI's page carries verbatim.
+    let generated = service.spec();
+    let spec = streaming_doc::merge(&generated);
+    let docs_page = service.swagger_ui_html().replacen(&generated, &spec, 1);
     let ready_app = app.clone();
     Route::new()
         .nest("/api/v1", guard::Guard::new(transfer::routes(&app).nest("/", service.into_endpoint()), app, config))
@@ -67,7 +71,7 @@ pub fn router(app: App, config: HttpConfig) -> impl Endpoint {
             "/api/openapi.json",
             make_sync(move |_| spec.clone()).map_to_response().with(ContentType("application/json")),
         )
-        .nest("/api/docs", docs)
+        .nest("/api/docs", Route::new().at("/", make_sync(move |_| poem::web::Html(docs_page.clone()))))
         .at("/healthz", get(healthz))
         .at("/readyz", get(make_readyz(ready_app)))
         .catch_all_error(error::catch_all)

@@ -121,8 +121,9 @@ ops! {
 
 ops! {
     /// The streaming operations (crate::transfer), outside the OpenAPI
-    /// document because their bodies are streams: multipart transfers, the
-    /// tus protocol and downloads. `docs/API.md` documents them. Sending is
+    /// service because their bodies are streams: multipart transfers, the
+    /// tus protocol and downloads; `streaming_doc.rs` describes them in the
+    /// OpenAPI document, and `docs/API.md` shows them in use. Sending is
     /// checked as `SendToClient` at layer 1 (no bookkeeper may send); the use
     /// case decides the exact action (to a client, to a practice, over a
     /// connection) at layer 2.

@@ -1,5 +1,6 @@
-//! The streaming operations, outside the OpenAPI service because their
-//! bodies are never held in memory: `POST /transfers` (multipart, streamed
+//! The streaming operations, outside the OpenAPI service (and described in
+//! its document by [`crate::streaming_doc`]) because their bodies are never
+//! held in memory: `POST /transfers` (multipart, streamed
 //! part by part), the tus 1.0 resumable upload protocol under `/uploads`,
 //! and `GET /documents/{document}/content` (streamed, with `Range`).
 //!
