@@ -10,7 +10,6 @@ use poem::web::RemoteAddr;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::payload::Json;
 
-use crate::HttpConfig;
 use crate::error::{ErrorBody, Failure, respond};
 use crate::operations;
 
@@ -44,7 +43,6 @@ pub struct ClientAddress(pub Option<IpAddr>);
 pub struct Guard<E> {
     inner: E,
     app: App,
-    config: HttpConfig,
 }
 
 impl<E> std::fmt::Debug for Guard<E> {
@@ -55,8 +53,8 @@ impl<E> std::fmt::Debug for Guard<E> {
 
 impl<E> Guard<E> {
     /// Guards `inner` with `app`'s sessions.
-    pub const fn new(inner: E, app: App, config: HttpConfig) -> Self {
-        Self { inner, app, config }
+    pub const fn new(inner: E, app: App) -> Self {
+        Self { inner, app }
     }
 }
 
@@ -158,7 +156,6 @@ impl<E: Endpoint> Endpoint for Guard<E> {
             self.app.record_refusal(&found.principal, action, reason).await;
         }
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let _ = &self.config;
         Ok(response)
     }
 }

@@ -66,7 +66,7 @@ pub fn router(app: App, config: HttpConfig) -> impl Endpoint {
     let docs_page = service.swagger_ui_html().replacen(&generated, &spec, 1);
     let ready_app = app.clone();
     Route::new()
-        .nest("/api/v1", guard::Guard::new(transfer::routes(&app).nest("/", service.into_endpoint()), app, config))
+        .nest("/api/v1", guard::Guard::new(transfer::routes(&app).nest("/", service.into_endpoint()), app))
         .at(
             "/api/openapi.json",
             make_sync(move |_| spec.clone()).map_to_response().with(ContentType("application/json")),
