@@ -736,6 +736,26 @@ impl Client {
         Downloaded { status, headers, bytes }
     }
 
+    /// Starts downloading a document, reads at least `bytes` of it, then
+    /// goes away as a broken connection would; returns how many it read.
+    ///
+    /// # Panics
+    /// When the server does not answer 200 or the body ends early.
+    pub async fn download_then_leave(&self, document: &str, bytes: usize) -> usize {
+        let request =
+            self.http.get(format!("{}/documents/{document}/content", self.base)).timeout(Duration::from_secs(120));
+        let mut response = self.authorized(request).send().await.expect("the server answers");
+        assert_eq!(response.status().as_u16(), 200, "downloading {document}");
+        let mut read = 0;
+        while read < bytes {
+            read += response.chunk().await.expect("the body").expect("more of the body").len();
+        }
+        // Dropping a response whose body was not read to its end closes its
+        // connection: the server sees the client go away.
+        drop(response);
+        read
+    }
+
     async fn tus(&self, request: reqwest::RequestBuilder) -> TusAnswer {
         let request = self.authorized(request.header("tus-resumable", TUS_VERSION).timeout(Duration::from_secs(120)));
         let response = request.send().await.expect("the server answers");

@@ -754,6 +754,56 @@ async fn confidential_reports() {
     server.assert_no_more_mail();
 }
 
+/// Throughput counts what a download delivered: one broken off early counts
+/// far less than the file, one read to its end counts the file.
+#[tokio::test]
+async fn a_download_broken_off_counts_only_what_it_moved() {
+    let server = Server::start();
+    let harbour = practice(&server, "Harbour Books", "Ada Admin", "ada@harbour.test").await;
+    let (client, nora) =
+        engaged_client(&server, &harbour, "Northwind Trading", "Nora North", "nora@northwind.test").await;
+    let bytes = test_bytes(41, 48 * MIB);
+    let sent =
+        harbour.admin.api.send_files(&[("client", &client)], &[Upload { name: "archive.bin", bytes: &bytes }]).await;
+    let doc = document(&sent, "archive.bin", &bytes).clone();
+    let usage_path = format!("/practices/{}/usage", harbour.id);
+    let throughput = async || {
+        let usage = harbour.admin.api.ok_get(&usage_path).await;
+        let allowance = usage["allowances"]
+            .as_array()
+            .expect("allowances")
+            .iter()
+            .find(|a| a["kind"] == "throughput")
+            .cloned()
+            .expect("a throughput allowance");
+        (allowance["used"].as_u64().expect("used"), allowance["reserved"].as_u64().expect("reserved"))
+    };
+    let (uploaded, reserved) = throughput().await;
+    assert_eq!((uploaded, reserved), (bytes.len() as u64, 0), "the upload counts its bytes");
+
+    let read = nora.api.download_then_leave(&text(&doc, "/id"), MIB).await;
+    // The server notices the client is gone at its next write, then settles.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut used, mut reserved) = throughput().await;
+    while reserved > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        (used, reserved) = throughput().await;
+    }
+    assert_eq!(reserved, 0, "the broken download's reservation was settled");
+    let counted = used - uploaded;
+    eprintln!("a download broken off after {read} bytes counted {counted} of {} bytes", bytes.len());
+    assert!(counted >= read as u64, "it counts at least what the client read ({counted} < {read})");
+    assert!(
+        counted < (bytes.len() / 2) as u64,
+        "it counts what was read from storage, not the whole file ({counted} of {})",
+        bytes.len()
+    );
+
+    fetch(&nora.api, &doc, &bytes).await;
+    let (after, reserved) = throughput().await;
+    assert_eq!((after - used, reserved), (bytes.len() as u64, 0), "a whole download counts the file");
+}
+
 /// Privacy: a client never sees another client's files; a bookkeeper whose
 /// filing was filed cannot download what they could before; another
 /// practice's user gets 404 for every file id.
