@@ -23,7 +23,6 @@ use ferry_ports::records::{
     ReservationId, ReservationRequest, TransferRecord, UploadId, UploadRecord, UploadSegment, UserRecord,
 };
 use ferry_ports::store::ReserveError;
-use sha2::Digest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -1155,7 +1154,9 @@ impl App {
         if length == upload.received.get() { Ok(Some(self.assemble(who, id).await?)) } else { Ok(None) }
     }
 
-    /// Starts receiving the bytes of one request of a resumable upload at `offset`.
+    /// Starts receiving the bytes of one request of a resumable upload at
+    /// `offset`: `length` of them when the request says, to be checked
+    /// against `checksum` when it carries one (only that digest is computed).
     ///
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Conflict`] when `offset` is not
@@ -1167,6 +1168,7 @@ impl App {
         id: UploadId,
         offset: u64,
         length: Option<u64>,
+        checksum: Option<Checksum>,
     ) -> Result<Appender, AppError> {
         let mut work = self.write(who).await?;
         let upload = own_upload(&mut work, id).await?;
@@ -1210,7 +1212,7 @@ impl App {
             blob: Some(blob),
             written: 0,
             reserved_extra,
-            digests: Digests::default(),
+            check: checksum.map(RunningChecksum::new),
         })
     }
 
@@ -1386,12 +1388,45 @@ async fn own_upload(work: &mut Work, id: UploadId) -> Result<UploadRecord, AppEr
     }
 }
 
-/// Running digests of a request's bytes, for the checksum sent with them.
-#[derive(Default)]
-struct Digests {
-    sha1: sha1::Sha1,
-    sha256: sha2::Sha256,
-    md5: md5::Md5,
+/// The digest of a request's bytes in the algorithm of the checksum sent
+/// with them (only that one is computed), and the checksum to match.
+struct RunningChecksum {
+    digest: RunningDigest,
+    expected: Vec<u8>,
+}
+
+enum RunningDigest {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Md5(md5::Md5),
+}
+
+impl RunningChecksum {
+    fn new(checksum: Checksum) -> Self {
+        let (digest, expected) = match checksum {
+            Checksum::Sha1(want) => (RunningDigest::Sha1(sha1::Sha1::default()), want),
+            Checksum::Sha256(want) => (RunningDigest::Sha256(sha2::Sha256::default()), want),
+            Checksum::Md5(want) => (RunningDigest::Md5(md5::Md5::default()), want),
+        };
+        Self { digest, expected }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match &mut self.digest {
+            RunningDigest::Sha1(d) => sha1::Digest::update(d, bytes),
+            RunningDigest::Sha256(d) => sha2::Digest::update(d, bytes),
+            RunningDigest::Md5(d) => md5::Digest::update(d, bytes),
+        }
+    }
+
+    fn matches(self) -> bool {
+        let got = match self.digest {
+            RunningDigest::Sha1(d) => sha1::Digest::finalize(d).to_vec(),
+            RunningDigest::Sha256(d) => sha2::Digest::finalize(d).to_vec(),
+            RunningDigest::Md5(d) => md5::Digest::finalize(d).to_vec(),
+        };
+        got == self.expected
+    }
 }
 
 /// The bytes of one request of a resumable upload, arriving.
@@ -1403,7 +1438,7 @@ pub struct Appender {
     blob: Option<Box<dyn BlobUpload>>,
     written: u64,
     reserved_extra: u64,
-    digests: Digests,
+    check: Option<RunningChecksum>,
 }
 
 impl Drop for Appender {
@@ -1473,14 +1508,14 @@ impl Appender {
         }
         let blob = self.blob.as_mut().ok_or_else(|| AppError::Internal("bytes after the end".into()))?;
         blob.write(bytes).await?;
-        sha1::Digest::update(&mut self.digests.sha1, bytes);
-        self.digests.sha256.update(bytes);
-        md5::Digest::update(&mut self.digests.md5, bytes);
+        if let Some(check) = &mut self.check {
+            check.update(bytes);
+        }
         self.written += bytes.len() as u64;
         Ok(())
     }
 
-    /// Keeps what arrived. With a `checksum`, only when the bytes match it
+    /// Keeps what arrived. With a checksum, only when the bytes match it
     /// and arrived whole (`complete`); a request cut short keeps what
     /// arrived only without one, as tus asks. When the last byte of the
     /// file arrived, the file becomes a document of its transfer.
@@ -1488,19 +1523,13 @@ impl Appender {
     /// # Errors
     /// [`AppError::ChecksumMismatch`] (nothing kept); [`AppError::Conflict`]
     /// when another request moved the upload meanwhile (nothing kept).
-    pub async fn finish(mut self, checksum: Option<&Checksum>, complete: bool) -> Result<Appended, AppError> {
+    pub async fn finish(mut self, complete: bool) -> Result<Appended, AppError> {
         let Some(blob) = self.blob.take() else { return Err(AppError::Internal("finished twice".into())) };
-        let matches = match checksum {
+        let matches = match self.check.take() {
             None => true,
-            Some(expected) if !complete => {
-                let _ = expected;
-                false
-            }
-            Some(Checksum::Sha1(want)) => {
-                sha1::Digest::finalize(self.digests.sha1.clone()).as_slice() == want.as_slice()
-            }
-            Some(Checksum::Sha256(want)) => self.digests.sha256.clone().finalize().as_slice() == want.as_slice(),
-            Some(Checksum::Md5(want)) => md5::Digest::finalize(self.digests.md5.clone()).as_slice() == want.as_slice(),
+            // A checksum covers the whole request: a request cut short cannot match it.
+            Some(_) if !complete => false,
+            Some(check) => check.matches(),
         };
         if !matches || self.written == 0 {
             let _ = blob.abort().await;

@@ -971,45 +971,49 @@ on_each_engine!(a_resumable_upload_survives_a_dropped_connection_and_checks_offs
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(250_000));
 
     // The first request is cut off after 70,000 bytes (no checksum): they are kept.
-    let mut first = w.app.append_upload(&w.staff.who, id, 0, Some(100_000)).await.unwrap();
+    let mut first = w.app.append_upload(&w.staff.who, id, 0, Some(100_000), None).await.unwrap();
     for chunk in file[..70_000].chunks(7_000) {
         first.write(chunk).await.unwrap();
     }
-    let appended = first.finish(None, false).await.unwrap();
+    let appended = first.finish(false).await.unwrap();
     assert_eq!((appended.offset, appended.document.is_none()), (70_000, true));
     assert_eq!(w.app.upload_status(&w.staff.who, id).await.unwrap().received, Bytes::new(70_000));
 
     // A request from the wrong offset is a conflict and changes nothing.
-    assert_conflict(w.app.append_upload(&w.staff.who, id, 0, Some(10)).await);
-    assert_conflict(w.app.append_upload(&w.staff.who, id, 100_000, Some(10)).await);
+    assert_conflict(w.app.append_upload(&w.staff.who, id, 0, Some(10), None).await);
+    assert_conflict(w.app.append_upload(&w.staff.who, id, 100_000, Some(10), None).await);
     // One that runs past the declared length is refused.
-    assert_invalid(w.app.append_upload(&w.staff.who, id, 70_000, Some(180_001)).await, "Content-Length");
+    assert_invalid(w.app.append_upload(&w.staff.who, id, 70_000, Some(180_001), None).await, "Content-Length");
 
     // Bytes that do not match their checksum are not kept.
-    let mut wrong = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000)).await.unwrap();
+    let sum = Checksum::Sha256(sha(&file[..100_000]).to_vec());
+    let mut wrong = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000), Some(sum)).await.unwrap();
     wrong.write(&file[70_000..170_000]).await.unwrap();
-    let mismatch = wrong.finish(Some(&Checksum::Sha256(sha(&file[..100_000]).to_vec())), true).await;
+    let mismatch = wrong.finish(true).await;
     assert!(matches!(mismatch, Err(AppError::ChecksumMismatch)), "{mismatch:?}");
     // Nor are bytes of a cut-off request that came with a checksum.
-    let mut cut = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000)).await.unwrap();
+    let sum = Checksum::Sha1(sha1_of(&file[70_000..170_000]));
+    let mut cut = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000), Some(sum)).await.unwrap();
     cut.write(&file[70_000..120_000]).await.unwrap();
-    let cut = cut.finish(Some(&Checksum::Sha1(sha1_of(&file[70_000..170_000]))), false).await;
+    let cut = cut.finish(false).await;
     assert!(matches!(cut, Err(AppError::ChecksumMismatch)), "{cut:?}");
     assert_eq!(w.app.upload_status(&w.staff.who, id).await.unwrap().received, Bytes::new(70_000));
 
     // The second piece with a right SHA-1.
-    let mut second = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000)).await.unwrap();
+    let sum = Checksum::Sha1(sha1_of(&file[70_000..170_000]));
+    let mut second = w.app.append_upload(&w.staff.who, id, 70_000, Some(100_000), Some(sum)).await.unwrap();
     second.write(&file[70_000..170_000]).await.unwrap();
-    let appended = second.finish(Some(&Checksum::Sha1(sha1_of(&file[70_000..170_000]))), true).await.unwrap();
+    let appended = second.finish(true).await.unwrap();
     assert_eq!((appended.offset, appended.document.is_none()), (170_000, true));
 
     // The transfer cannot be completed while an upload is unfinished.
     assert_conflict(w.app.complete_transfer(&w.staff.who, transfer.id).await);
 
     // The last piece with a right MD5 makes the document.
-    let mut last = w.app.append_upload(&w.staff.who, id, 170_000, Some(80_000)).await.unwrap();
+    let sum = Checksum::Md5(md5_of(&file[170_000..]));
+    let mut last = w.app.append_upload(&w.staff.who, id, 170_000, Some(80_000), Some(sum)).await.unwrap();
     last.write(&file[170_000..]).await.unwrap();
-    let appended = last.finish(Some(&Checksum::Md5(md5_of(&file[170_000..]))), true).await.unwrap();
+    let appended = last.finish(true).await.unwrap();
     assert_eq!(appended.offset, 250_000);
     let document = appended.document.expect("the last byte makes the document");
     assert_eq!(document.document.sha256, sha(&file));
@@ -1026,9 +1030,9 @@ on_each_engine!(a_resumable_upload_survives_a_dropped_connection_and_checks_offs
     // A second file, then completion tells each recipient once about both.
     let small = noise(5_000, 18);
     let second_upload = w.app.create_upload(&w.staff.who, transfer.id, "notes.bin", Some(5_000)).await.unwrap().record;
-    let mut only = w.app.append_upload(&w.staff.who, second_upload.upload.id, 0, Some(5_000)).await.unwrap();
+    let mut only = w.app.append_upload(&w.staff.who, second_upload.upload.id, 0, Some(5_000), None).await.unwrap();
     only.write(&small).await.unwrap();
-    only.finish(None, true).await.unwrap().document.expect("a one-piece upload");
+    only.finish(true).await.unwrap().document.expect("a one-piece upload");
     let completed = w.app.complete_transfer(&w.staff.who, transfer.id).await.unwrap();
     assert!(completed.transfer.completed_at.is_some());
     assert_eq!(completed.documents.len(), 2);
@@ -1054,7 +1058,7 @@ on_each_engine!(an_empty_transfer_cannot_be_completed_and_others_uploads_are_not
     assert_not_found(w.app.complete_transfer(&w.admin.who, transfer.id).await);
     let upload = w.app.create_upload(&w.staff.who, transfer.id, "a.bin", Some(10)).await.unwrap().record;
     assert_not_found(w.app.upload_status(&w.admin.who, upload.upload.id).await);
-    assert_not_found(w.app.append_upload(&w.owner.who, upload.upload.id, 0, Some(10)).await);
+    assert_not_found(w.app.append_upload(&w.owner.who, upload.upload.id, 0, Some(10), None).await);
     assert_not_found(w.app.terminate_upload(&w.admin.who, upload.upload.id).await);
     assert_forbidden(w.app.open_transfer(&w.bookkeeper.who, &w.to_client(&[])).await);
 });
@@ -1064,9 +1068,9 @@ on_each_engine!(terminating_or_abandoning_an_upload_gives_its_reservation_and_by
     let transfer = w.app.open_transfer(&w.staff.who, &w.to_client(&[])).await.unwrap();
     // Terminated.
     let upload = w.app.create_upload(&w.staff.who, transfer.id, "gone.bin", Some(600_000)).await.unwrap().record;
-    let mut piece = w.app.append_upload(&w.staff.who, upload.upload.id, 0, Some(10_000)).await.unwrap();
+    let mut piece = w.app.append_upload(&w.staff.who, upload.upload.id, 0, Some(10_000), None).await.unwrap();
     piece.write(&noise(10_000, 19)).await.unwrap();
-    piece.finish(None, true).await.unwrap();
+    piece.finish(true).await.unwrap();
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(600_000));
     // While it holds its reservation, a transfer needing more than is left is refused.
     assert_quota(
@@ -1083,9 +1087,9 @@ on_each_engine!(terminating_or_abandoning_an_upload_gives_its_reservation_and_by
     let abandoned =
         w.app.create_upload(&w.staff.who, transfer.id, "abandoned.bin", Some(400_000)).await.unwrap().record;
     let id = abandoned.upload.id;
-    let mut piece = w.app.append_upload(&w.staff.who, id, 0, Some(20_000)).await.unwrap();
+    let mut piece = w.app.append_upload(&w.staff.who, id, 0, Some(20_000), None).await.unwrap();
     piece.write(&noise(20_000, 21)).await.unwrap();
-    piece.finish(None, true).await.unwrap();
+    piece.finish(true).await.unwrap();
     assert_eq!(w.blob_keys(&format!("uploads/{}", id.0)).await.len(), 1);
     assert_forbidden(w.app.reclaim_abandoned_uploads(&w.admin.who).await);
     assert_eq!(w.app.reclaim_abandoned_uploads(&Principal::Operator).await.unwrap(), 0, "nothing has expired yet");
@@ -1110,9 +1114,9 @@ on_each_engine!(an_upload_of_unknown_length_reserves_as_it_goes_until_the_length
     let id = upload.upload.id;
     assert_eq!(upload.upload.length, None);
     assert_eq!(w.storage().await.usage.reserved, Bytes::ZERO);
-    let mut first = w.app.append_upload(&w.owner.who, id, 0, Some(50_000)).await.unwrap();
+    let mut first = w.app.append_upload(&w.owner.who, id, 0, Some(50_000), None).await.unwrap();
     first.write(&file[..50_000]).await.unwrap();
-    let appended = first.finish(None, true).await.unwrap();
+    let appended = first.finish(true).await.unwrap();
     assert_eq!((appended.offset, appended.document.is_none()), (50_000, true));
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(50_000));
 
@@ -1124,9 +1128,9 @@ on_each_engine!(an_upload_of_unknown_length_reserves_as_it_goes_until_the_length
     assert_eq!((status.upload.length, status.received), (Some(Bytes::new(120_000)), Bytes::new(50_000)));
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(120_000));
 
-    let mut rest = w.app.append_upload(&w.owner.who, id, 50_000, Some(70_000)).await.unwrap();
+    let mut rest = w.app.append_upload(&w.owner.who, id, 50_000, Some(70_000), None).await.unwrap();
     rest.write(&file[50_000..]).await.unwrap();
-    let document = rest.finish(None, true).await.unwrap().document.expect("the document");
+    let document = rest.finish(true).await.unwrap().document.expect("the document");
     assert_eq!(document.document.sha256, sha(&file));
     assert_eq!(document.document.recipients, vec![w.admin.id]);
     w.app.complete_transfer(&w.owner.who, transfer.id).await.unwrap();
@@ -1143,21 +1147,21 @@ on_each_engine!(an_upload_of_unknown_length_holds_no_more_than_it_kept_after_eac
 
     // A request announcing 100,000 bytes is cut off after 30,000: those are
     // kept, and the 70,000 it reserved but never received go back.
-    let mut cut = w.app.append_upload(&w.staff.who, id, 0, Some(100_000)).await.unwrap();
+    let mut cut = w.app.append_upload(&w.staff.who, id, 0, Some(100_000), None).await.unwrap();
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(100_000));
     cut.write(&file[..30_000]).await.unwrap();
-    assert_eq!(cut.finish(None, false).await.unwrap().offset, 30_000);
+    assert_eq!(cut.finish(false).await.unwrap().offset, 30_000);
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(30_000));
 
     // A request whose checksum does not match keeps nothing and holds nothing.
-    let mut wrong = w.app.append_upload(&w.staff.who, id, 30_000, Some(10_000)).await.unwrap();
-    wrong.write(&file[30_000..40_000]).await.unwrap();
     let checksum = Checksum::Sha256(vec![0; 32]);
-    assert!(matches!(wrong.finish(Some(&checksum), true).await, Err(AppError::ChecksumMismatch)));
+    let mut wrong = w.app.append_upload(&w.staff.who, id, 30_000, Some(10_000), Some(checksum)).await.unwrap();
+    wrong.write(&file[30_000..40_000]).await.unwrap();
+    assert!(matches!(wrong.finish(true).await, Err(AppError::ChecksumMismatch)));
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(30_000));
 
     // A request dropped mid-way (its task cancelled) gives its reservation back too.
-    let mut dropped = w.app.append_upload(&w.staff.who, id, 30_000, Some(50_000)).await.unwrap();
+    let mut dropped = w.app.append_upload(&w.staff.who, id, 30_000, Some(50_000), None).await.unwrap();
     dropped.write(&file[30_000..35_000]).await.unwrap();
     drop(dropped);
     let mut reserved = w.storage().await.usage.reserved;
@@ -1171,16 +1175,16 @@ on_each_engine!(an_upload_of_unknown_length_holds_no_more_than_it_kept_after_eac
     assert_eq!(reserved, Bytes::new(30_000), "the dropped request's 50,000 bytes were given back");
 
     // A chunked request reserves a whole step as it goes, and keeps only what arrived.
-    let mut chunked = w.app.append_upload(&w.staff.who, id, 30_000, None).await.unwrap();
+    let mut chunked = w.app.append_upload(&w.staff.who, id, 30_000, None, None).await.unwrap();
     chunked.write(&file[30_000..31_000]).await.unwrap();
     assert!(w.storage().await.usage.reserved > Bytes::new(31_000));
-    assert_eq!(chunked.finish(None, true).await.unwrap().offset, 31_000);
+    assert_eq!(chunked.finish(true).await.unwrap().offset, 31_000);
     assert_eq!(w.storage().await.usage.reserved, Bytes::new(31_000));
 
     w.app.declare_upload_length(&w.staff.who, id, 100_000).await.unwrap();
-    let mut rest = w.app.append_upload(&w.staff.who, id, 31_000, Some(69_000)).await.unwrap();
+    let mut rest = w.app.append_upload(&w.staff.who, id, 31_000, Some(69_000), None).await.unwrap();
     rest.write(&file[31_000..]).await.unwrap();
-    let document = rest.finish(None, true).await.unwrap().document.expect("the document");
+    let document = rest.finish(true).await.unwrap().document.expect("the document");
     assert_eq!(document.document.sha256, sha(&file));
     let storage = w.storage().await;
     assert_eq!((storage.usage.used, storage.usage.reserved), (Bytes::new(100_000), Bytes::ZERO));
@@ -1194,14 +1198,14 @@ on_each_engine!(an_upload_of_unknown_length_without_content_length_fits_when_lit
     let upload = w.app.create_upload(&w.staff.who, transfer.id, "stream.bin", None).await.unwrap().record;
     let id = upload.upload.id;
     let file = noise(30_000, 23);
-    let mut appender = w.app.append_upload(&w.staff.who, id, 0, None).await.unwrap();
+    let mut appender = w.app.append_upload(&w.staff.who, id, 0, None, None).await.unwrap();
     let written = appender.write(&file[..20_000]).await;
     assert!(written.is_ok(), "20,000 bytes fit in 1,000,000 but were refused: {written:?}");
-    assert_eq!(appender.finish(None, true).await.unwrap().offset, 20_000);
+    assert_eq!(appender.finish(true).await.unwrap().offset, 20_000);
     w.app.declare_upload_length(&w.staff.who, id, 30_000).await.unwrap();
-    let mut last = w.app.append_upload(&w.staff.who, id, 20_000, None).await.unwrap();
+    let mut last = w.app.append_upload(&w.staff.who, id, 20_000, None, None).await.unwrap();
     last.write(&file[20_000..]).await.unwrap();
-    let document = last.finish(None, true).await.unwrap().document.expect("the document");
+    let document = last.finish(true).await.unwrap().document.expect("the document");
     assert_eq!(document.document.sha256, sha(&file));
     let storage = w.storage().await;
     assert_eq!((storage.usage.used, storage.usage.reserved), (Bytes::new(30_000), Bytes::ZERO));
@@ -1216,8 +1220,8 @@ on_each_engine!(an_empty_file_can_be_uploaded_resumably, |w| {
     assert_not_found(w.app.upload_status(&w.staff.who, view.record.upload.id).await);
     // A deferred length declared as what already arrived (nothing) finishes the file too.
     let deferred = w.app.create_upload(&w.staff.who, transfer.id, "also-empty.txt", None).await.unwrap().record;
-    let appender = w.app.append_upload(&w.staff.who, deferred.upload.id, 0, Some(0)).await.unwrap();
-    assert_eq!(appender.finish(None, true).await.unwrap().document, None);
+    let appender = w.app.append_upload(&w.staff.who, deferred.upload.id, 0, Some(0), None).await.unwrap();
+    assert_eq!(appender.finish(true).await.unwrap().document, None);
     let declared = w.app.declare_upload_length(&w.staff.who, deferred.upload.id, 0).await.unwrap();
     assert_eq!(declared.expect("a document").document.size, Bytes::ZERO);
     w.app.complete_transfer(&w.staff.who, transfer.id).await.unwrap();

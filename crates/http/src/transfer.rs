@@ -575,7 +575,7 @@ async fn patch_upload(
             }
         }
     }
-    let mut appender = app.append_upload(who, id, offset, content_length(headers)).await?;
+    let mut appender = app.append_upload(who, id, offset, content_length(headers), checksum).await?;
     let mut stream = body.into_bytes_stream();
     let mut complete = true;
     while let Some(chunk) = stream.next().await {
@@ -583,7 +583,7 @@ async fn patch_upload(
             Ok(bytes) => {
                 if let Err(e) = appender.write(&bytes).await {
                     // Keep what arrived before the refusal; the client resumes from there.
-                    let _ = appender.finish(None, false).await;
+                    let _ = appender.finish(false).await;
                     return Err(e);
                 }
             }
@@ -594,7 +594,7 @@ async fn patch_upload(
             }
         }
     }
-    appender.finish(checksum.as_ref(), complete).await
+    appender.finish(complete).await
 }
 
 // Downloads.
