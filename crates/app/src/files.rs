@@ -926,7 +926,7 @@ impl Metered {
     async fn settle(&mut self) {
         if !std::mem::replace(&mut self.settled, true) {
             let read = self.read.min(self.expected);
-            count_download(&self.app, &self.who, self.practice, self.reservation, read).await;
+            count_download(&self.app, self.practice, self.reservation, read).await;
         }
     }
 
@@ -943,18 +943,21 @@ impl Drop for Metered {
         if self.settled {
             return;
         }
-        let (app, who, practice, reservation) = (self.app.clone(), self.who, self.practice, self.reservation);
+        let (app, practice, reservation) = (self.app.clone(), self.practice, self.reservation);
         let read = self.read.min(self.expected);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { count_download(&app, &who, practice, reservation, read).await });
+            runtime.spawn(async move { count_download(&app, practice, reservation, read).await });
         }
     }
 }
 
 /// Turns a download's reservation into usage of the `read` bytes (the
 /// rest is given back). A reservation that lapsed meanwhile (a download
-/// stalled for longer than it lasts) is counted afresh.
-async fn count_download(app: &App, who: &Principal, practice: PracticeId, reservation: ReservationId, read: u64) {
+/// stalled for longer than it lasts) is counted afresh. This is the
+/// installation's bookkeeping, not an act of the downloader (who may have
+/// been deactivated meanwhile): it runs as the operator.
+async fn count_download(app: &App, practice: PracticeId, reservation: ReservationId, read: u64) {
+    let who = &Principal::Operator;
     let counted = async {
         let mut work = app.write(who).await?;
         match work.tx.settle_reservation(reservation, Bytes::ZERO, Bytes::new(read), work.now).await {
@@ -986,10 +989,11 @@ async fn count_download(app: &App, who: &Principal, practice: PracticeId, reserv
     }
 }
 
-/// Gives back `bytes` of a reservation that will not be filled.
-async fn give_back(app: &App, who: &Principal, reservation: ReservationId, bytes: u64) {
+/// Gives back `bytes` of a reservation that will not be filled (the
+/// installation's bookkeeping: it runs as the operator, whoever uploads).
+async fn give_back(app: &App, reservation: ReservationId, bytes: u64) {
     let given = async {
-        let mut work = app.write(who).await?;
+        let mut work = app.write(&Principal::Operator).await?;
         work.tx.shrink_reservation(reservation, Bytes::new(bytes), Bytes::new(bytes)).await?;
         work.commit().await
     };
@@ -1449,8 +1453,8 @@ impl Drop for Appender {
         if unused > 0
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            let (app, who, reservation) = (self.app.clone(), self.who, self.upload.upload.reservation);
-            runtime.spawn(async move { give_back(&app, &who, reservation, unused).await });
+            let (app, reservation) = (self.app.clone(), self.upload.upload.reservation);
+            runtime.spawn(async move { give_back(&app, reservation, unused).await });
         }
     }
 }
@@ -1479,7 +1483,7 @@ impl Appender {
     async fn return_unused(&mut self, kept: u64) {
         let unused = std::mem::take(&mut self.reserved_extra).saturating_sub(kept);
         if unused > 0 {
-            give_back(&self.app, &self.who, self.upload.upload.reservation, unused).await;
+            give_back(&self.app, self.upload.upload.reservation, unused).await;
         }
     }
 

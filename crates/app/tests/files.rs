@@ -604,6 +604,8 @@ on_each_engine!(a_download_counts_against_throughput_only_what_it_read, |w| {
     assert_eq!(throughput().await.reserved, Bytes::new(1_000_000));
     let first = download.body.next_chunk().await.unwrap().expect("a first piece");
     assert!(first.len() < file.len());
+    // Even a downloader deactivated meanwhile is charged what they took.
+    w.app.set_user_active(&Principal::Operator, w.owner.id, false).await.unwrap();
     drop(download);
     let mut now = throughput().await;
     for _ in 0..200 {
@@ -617,6 +619,7 @@ on_each_engine!(a_download_counts_against_throughput_only_what_it_read, |w| {
     assert_eq!(now.used.get(), before.used.get() + first.len() as u64, "only what was read counts");
 
     // A range read to its end counts the range, as soon as its last byte is read.
+    w.app.set_user_active(&Principal::Operator, w.owner.id, true).await.unwrap();
     let range = w.app.download(&w.owner.who, id, Some(RangeRequest::Closed(1000, 200_999))).await.unwrap();
     assert_eq!(read_all(range).await, file[1000..201_000]);
     let after = throughput().await;
