@@ -302,20 +302,9 @@ impl Server {
     /// # Panics
     /// When none arrives in time.
     pub fn mail_to(&self, to: &str) -> Mail {
-        let outbox = self.data_dir().join("outbox");
         let deadline = Instant::now() + MAIL_TIMEOUT;
         loop {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&outbox)
-                .map(|entries| {
-                    entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            // UUIDv7 names sort in the order they were written.
-            files.sort();
+            let files = self.mail_files();
             let mut seen = self.seen_mail.lock().expect("the seen set");
             for file in files {
                 if seen.contains(&file) {
@@ -554,6 +543,8 @@ impl Server {
         self.seen_mail.lock().expect("the seen set").extend(files);
     }
 
+    /// The `.eml` files of the outbox folder, oldest first (UUIDv7 names
+    /// sort in the order they were written).
     fn mail_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.data_dir().join("outbox"))
             .map(|entries| {

@@ -64,6 +64,9 @@ pub struct SendRequest {
     pub to: Vec<UserId>,
 }
 
+/// The most people one transfer may name in [`SendRequest::to`].
+pub const MAX_RECIPIENTS: usize = 100;
+
 /// A transfer as its sender and recipients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferView {
@@ -255,6 +258,9 @@ impl Work {
         let mut to = request.to.clone();
         to.sort_unstable();
         to.dedup();
+        if to.len() > MAX_RECIPIENTS {
+            return Err(AppError::invalid("to", format!("a transfer goes to at most {MAX_RECIPIENTS} people")));
+        }
         match (self.actor, request.destination) {
             (Actor::Practice(me), Destination::Client(client)) => {
                 self.client(Action::SendToClient, client).await?;

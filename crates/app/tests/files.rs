@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use ferry_app::files::{
-    Checksum, Destination, Download, MULTIPART_FRAMING_ALLOWANCE, RangeRequest, SendRequest, TransferView,
+    Checksum, Destination, Download, MAX_RECIPIENTS, MULTIPART_FRAMING_ALLOWANCE, RangeRequest, SendRequest,
+    TransferView,
 };
 use ferry_app::{App, AppError, FilingInput, NewAllowance, Principal, TaskInput, UuidV7};
 use ferry_blob::{BlobLocation, BlobOptions, EncryptedBlobStore, Keyring};
@@ -16,16 +17,16 @@ use ferry_domain::access::Rule;
 use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, FilingId, PracticeId, UserId};
 use ferry_domain::people::{ClientRole, Role};
-use ferry_domain::practice::{Plan, PracticeTransition};
+use ferry_domain::practice::Plan;
 use ferry_domain::quota::{AllowanceKind, Bytes};
-use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
+use ferry_domain::values::OrganisationName;
 use ferry_domain::work::FilingTransition;
 use ferry_ports::Store;
 use ferry_ports::blob::{BlobKey, BlobStore};
 use ferry_ports::clock::Clock;
 use ferry_ports::records::{
-    AllowanceUsage, ClientRecord, ConnectionRecord, DocumentRecord, EngagementRecord, Mailbox, NewPractice, NewUser,
-    OutboxStatus, OutgoingMail, PageRequest, UserKind,
+    AllowanceUsage, ClientRecord, ConnectionRecord, DocumentRecord, EngagementRecord, Mailbox, OutboxStatus,
+    OutgoingMail, PageRequest, UserKind,
 };
 use ferry_store_sql::SqlStore;
 use sha2::{Digest, Sha256};
@@ -60,14 +61,6 @@ enum Engine {
 enum Cleanup {
     Folder(#[allow(dead_code)] tempfile::TempDir),
     Schema(sqlx::PgPool, String),
-}
-
-/// A person of the world: who they are when acting, and their address.
-#[derive(Debug, Clone)]
-struct Person {
-    who: Principal,
-    id: UserId,
-    email: String,
 }
 
 /// Practice P (admin, staff assigned to client C, staff who cannot open C, a
@@ -126,6 +119,8 @@ macro_rules! on_each_engine {
 
 mod common;
 
+use common::{Person, approved_practice, insert_member, insert_user};
+
 fn new_id() -> Uuid {
     Uuid::now_v7()
 }
@@ -156,49 +151,6 @@ async fn open_store(engine: Engine) -> (SqlStore, Cleanup) {
             (store, Cleanup::Schema(admin, schema))
         }
     }
-}
-
-async fn insert_user(store: &SqlStore, name: &str, kind: UserKind) -> Person {
-    let id = UserId::from_uuid(new_id());
-    let email = format!("{}-{}@example.com", name.to_lowercase().replace(' ', "."), id.as_uuid().simple());
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_user(&NewUser {
-        id,
-        email: EmailAddress::parse(&email).unwrap(),
-        name: PersonName::parse(name).unwrap(),
-        kind,
-        created_at: OffsetDateTime::now_utc(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    Person { who: Principal::User { user: id, session: None }, id, email }
-}
-
-async fn insert_member(store: &SqlStore, practice: PracticeId, name: &str, role: Role) -> Person {
-    let person = insert_user(store, name, UserKind::Practice).await;
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_member(person.id, practice, role).await.unwrap();
-    tx.commit().await.unwrap();
-    person
-}
-
-/// A practice approved by the operator, with its first admin.
-async fn approved_practice(app: &App, store: &SqlStore, name: &str, admin: &str) -> (PracticeId, Person) {
-    let id = PracticeId::from_uuid(new_id());
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_practice(&NewPractice {
-        id,
-        name: OrganisationName::parse(name).unwrap(),
-        plan: Plan::default(),
-        created_at: OffsetDateTime::now_utc(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let admin = insert_member(store, id, admin, Role::Admin).await;
-    app.decide_practice(&Principal::Operator, id, PracticeTransition::Approve).await.unwrap();
-    (id, admin)
 }
 
 /// A client with its owner, engaged with `practice`.
@@ -589,6 +541,24 @@ on_each_engine!(staff_send_two_files_to_every_client_user_who_are_told_once_and_
     let moved = (PDF.len() + csv.len()) + csv.len() * 2 + 1000 + 10 + PDF.len() * 2;
     assert_eq!(w.allowance(AllowanceKind::Throughput).await.usage.used, Bytes::new(moved as u64));
     assert_eq!(w.audited("document.download").await.len(), 6);
+});
+
+on_each_engine!(a_transfer_names_at_most_a_hundred_recipients_whichever_way_it_is_sent, |w| {
+    let many: Vec<UserId> = (0..=MAX_RECIPIENTS).map(|_| UserId::from_uuid(new_id())).collect();
+    let request = || SendRequest { destination: Destination::Client(w.client), to: many.clone() };
+    let too_many = |result: Result<(), AppError>| match result {
+        Err(AppError::Invalid { field: Some(field), message }) => {
+            assert_eq!(field, "to");
+            assert!(message.contains("at most 100"), "{message}");
+        }
+        other => panic!("expected too many recipients, got {other:?}"),
+    };
+    too_many(w.app.open_transfer(&w.staff.who, &request()).await.map(drop));
+    too_many(w.app.start_transfer(&w.staff.who, request(), Some(10)).await.map(drop));
+    // The same person named twice counts once.
+    let twice = SendRequest { to: vec![w.owner.id; MAX_RECIPIENTS + 1], ..w.to_client(&[]) };
+    w.app.open_transfer(&w.staff.who, &twice).await.expect("one recipient, named 101 times");
+    assert_eq!(w.storage().await.usage.reserved, Bytes::ZERO, "the refusals reserved nothing");
 });
 
 on_each_engine!(a_download_counts_against_throughput_only_what_it_read, |w| {

@@ -8,11 +8,10 @@ use ferry_domain::access::Rule;
 use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{ClientId, EngagementId, FilingId, PracticeId, TaskId, UserId};
 use ferry_domain::people::{ClientRole, Role};
-use ferry_domain::practice::{Plan, PracticeTransition};
-use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
+use ferry_domain::values::{EmailAddress, OrganisationName};
 use ferry_domain::work::{FilingStatus, FilingTransition, TaskStatus};
 use ferry_ports::Store;
-use ferry_ports::records::{ClientRecord, EngagementRecord, NewPractice, NewUser, PageRequest, UserKind};
+use ferry_ports::records::{ClientRecord, EngagementRecord, PageRequest, UserKind};
 use ferry_store_sql::SqlStore;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -49,46 +48,17 @@ fn page() -> PageRequest {
 }
 
 async fn user(store: &SqlStore, name: &str, kind: UserKind) -> UserId {
-    let id = UserId::from_uuid(new_id());
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_user(&NewUser {
-        id,
-        email: EmailAddress::parse(&format!("{}-{}@example.com", name.replace(' ', "."), id.as_uuid().simple()))
-            .unwrap(),
-        name: PersonName::parse(name).unwrap(),
-        kind,
-        created_at: OffsetDateTime::now_utc(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
+    common::insert_user(store, name, kind).await.id
 }
 
 async fn member(store: &SqlStore, practice: PracticeId, name: &str, role: Role) -> Principal {
-    let id = user(store, name, UserKind::Practice).await;
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_member(id, practice, role).await.unwrap();
-    tx.commit().await.unwrap();
-    who(id)
+    common::insert_member(store, practice, name, role).await.who
 }
 
 /// A practice approved by the operator, with its first admin.
 async fn practice(app: &App, store: &SqlStore, name: &str) -> (PracticeId, Principal) {
-    let id = PracticeId::from_uuid(new_id());
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_practice(&NewPractice {
-        id,
-        name: OrganisationName::parse(name).unwrap(),
-        plan: Plan::default(),
-        created_at: OffsetDateTime::now_utc(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let admin = member(store, id, "Admin", Role::Admin).await;
-    app.decide_practice(&Principal::Operator, id, PracticeTransition::Approve).await.unwrap();
-    (id, admin)
+    let (id, admin) = common::approved_practice(app, store, name, "Admin").await;
+    (id, admin.who)
 }
 
 async fn engage(store: &SqlStore, practice: PracticeId, client: ClientId) {

@@ -11,7 +11,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ferry_app::files::{
-    Appended, CHECKSUM_ALGORITHMS, Checksum, Destination, Download, RangeRequest, SendRequest, TransferView, UploadView,
+    Appended, CHECKSUM_ALGORITHMS, Checksum, Destination, Download, MAX_RECIPIENTS, RangeRequest, SendRequest,
+    TransferView, UploadView,
 };
 use ferry_app::{App, AppError, Principal};
 use ferry_domain::ids::{BatchId, ClientId, ConnectionId, DocumentId, UserId};
@@ -32,8 +33,6 @@ const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-defer-length,termination,expiration,checksum";
 /// The longest text field of a multipart transfer (ids are 36 characters).
 const MAX_TEXT_FIELD: u64 = 256;
-/// The most recipients one transfer may name.
-const MAX_RECIPIENTS: usize = 100;
 /// How much of a multipart file part is read at a time.
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -168,9 +167,6 @@ impl DestinationFields {
                 return Err(AppError::invalid("client", "name the client (or the connection) the files are for"));
             }
         };
-        if self.to.len() > MAX_RECIPIENTS {
-            return Err(AppError::invalid("to", format!("a transfer goes to at most {MAX_RECIPIENTS} people")));
-        }
         let to = self
             .to
             .iter()
@@ -310,6 +306,12 @@ async fn read_parts(
             match slot {
                 TextField::Client => fields.client = Some(text),
                 TextField::Connection => fields.connection = Some(text),
+                // Bounded as they arrive (the use case refuses more than
+                // MAX_RECIPIENTS too), so that a body of endless `to`
+                // fields is not collected.
+                TextField::To if fields.to.len() >= MAX_RECIPIENTS => {
+                    return Err(AppError::invalid("to", format!("a transfer goes to at most {MAX_RECIPIENTS} people")));
+                }
                 TextField::To => fields.to.push(text),
             }
             continue;

@@ -6,10 +6,16 @@
 use std::sync::Arc;
 
 use ferry_app::{App, AppConfig, AppError, Credentials, PasswordPolicy, Principal, SystemClock, UuidV7};
+use ferry_domain::ids::{PracticeId, UserId};
+use ferry_domain::people::Role;
+use ferry_domain::practice::{Plan, PracticeTransition};
+use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
 use ferry_mail::templates::BaseUrl;
 use ferry_ports::Store;
-use ferry_ports::records::{OutboxStatus, OutgoingMail, PageRequest};
+use ferry_ports::records::{NewPractice, NewUser, OutboxStatus, OutgoingMail, PageRequest, UserKind};
 use ferry_store_sql::SqlStore;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// The configuration the tests run with: links to localhost, and Argon2
 /// at its cheapest so that signing in takes microseconds.
@@ -75,4 +81,57 @@ pub(crate) async fn mailed_token(store: &SqlStore, to: &str) -> String {
 pub(crate) async fn sign_in(app: &App, email: &str, password: &str) -> Result<Principal, AppError> {
     let signed = app.sign_in(Credentials { email: email.into(), password: password.into(), address: None }).await?;
     Ok(Principal::User { user: signed.user.id, session: Some(signed.session) })
+}
+
+/// A person inserted straight into the store: who they are when acting
+/// (without a session), and their address.
+#[derive(Debug, Clone)]
+pub(crate) struct Person {
+    pub(crate) who: Principal,
+    pub(crate) id: UserId,
+    pub(crate) email: String,
+}
+
+/// A user named `name` (a unique address is made up from it).
+pub(crate) async fn insert_user(store: &SqlStore, name: &str, kind: UserKind) -> Person {
+    let id = UserId::from_uuid(Uuid::now_v7());
+    let email = format!("{}-{}@example.com", name.to_lowercase().replace(' ', "."), id.as_uuid().simple());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&NewUser {
+        id,
+        email: EmailAddress::parse(&email).unwrap(),
+        name: PersonName::parse(name).unwrap(),
+        kind,
+        created_at: OffsetDateTime::now_utc(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    Person { who: Principal::User { user: id, session: None }, id, email }
+}
+
+pub(crate) async fn insert_member(store: &SqlStore, practice: PracticeId, name: &str, role: Role) -> Person {
+    let person = insert_user(store, name, UserKind::Practice).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_member(person.id, practice, role).await.unwrap();
+    tx.commit().await.unwrap();
+    person
+}
+
+/// A practice approved by the operator, with its first admin.
+pub(crate) async fn approved_practice(app: &App, store: &SqlStore, name: &str, admin: &str) -> (PracticeId, Person) {
+    let id = PracticeId::from_uuid(Uuid::now_v7());
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_practice(&NewPractice {
+        id,
+        name: OrganisationName::parse(name).unwrap(),
+        plan: Plan::default(),
+        created_at: OffsetDateTime::now_utc(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let admin = insert_member(store, id, admin, Role::Admin).await;
+    app.decide_practice(&Principal::Operator, id, PracticeTransition::Approve).await.unwrap();
+    (id, admin)
 }
