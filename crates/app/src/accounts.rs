@@ -236,7 +236,7 @@ impl App {
         let user = work.tx.user(user_id).await?.ok_or(AppError::Unauthenticated)?;
         let practice = match work.actor {
             Actor::Practice(p) => {
-                let record = work.tx.practice(p.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let record = work.practice_record(p.practice).await?;
                 Some((record, p.role))
             }
             _ => None,

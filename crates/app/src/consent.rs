@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use ferry_domain::access::{Action, ConnectionFacts, EngagementFacts, Resource, Rule, can_open_client, decide};
+use ferry_domain::access::{Action, EngagementFacts, Resource, Rule, can_open_client, decide};
 use ferry_domain::consent::{ConsentError, ConsentEvent, ConsentState, Side, files_expire_at};
 use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, PracticeId, UserId};
 use ferry_domain::people::{Actor, ClientRole, Role};
@@ -114,41 +114,37 @@ const fn audit_name(event: ConsentEvent) -> &'static str {
     }
 }
 
-async fn practice_record(tx: &mut dyn Tx, id: PracticeId) -> Result<PracticeRecord, AppError> {
-    tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })
-}
-
 async fn engagement_view(
-    tx: &mut dyn Tx,
+    work: &mut Work,
     engagement: EngagementRecord,
     practices: &mut HashMap<PracticeId, PracticeRecord>,
 ) -> Result<EngagementView, AppError> {
     let practice = match practices.get(&engagement.practice) {
         Some(p) => p.clone(),
         None => {
-            let p = practice_record(tx, engagement.practice).await?;
+            let p = work.practice_record(engagement.practice).await?;
             practices.insert(p.id, p.clone());
             p
         }
     };
-    let client = tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
+    let client = work.tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
     Ok(EngagementView { engagement, practice, client })
 }
 
 async fn connection_view(
-    tx: &mut dyn Tx,
+    work: &mut Work,
     connection: ConnectionRecord,
     practices: &mut HashMap<PracticeId, PracticeRecord>,
 ) -> Result<ConnectionView, AppError> {
     let practice = match practices.get(&connection.practice) {
         Some(p) => p.clone(),
         None => {
-            let p = practice_record(tx, connection.practice).await?;
+            let p = work.practice_record(connection.practice).await?;
             practices.insert(p.id, p.clone());
             p
         }
     };
-    let outside_party = tx.user(connection.outside_party).await?.ok_or(AppError::NotFound { what: "user" })?;
+    let outside_party = work.user_record(connection.outside_party).await?;
     Ok(ConnectionView { connection, practice, outside_party })
 }
 
@@ -272,13 +268,7 @@ async fn connection_in_scope(
     action: Action,
     id: ConnectionId,
 ) -> Result<(ConnectionRecord, Side), AppError> {
-    let connection = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
-    let facts = ConnectionFacts {
-        practice: connection.practice,
-        outside_party: connection.outside_party,
-        state: connection.state,
-    };
-    work.allow(action, Resource::Connection(&facts))?;
+    let connection = work.connection(action, id).await?;
     // A practice user acts for their practice only on its own connections;
     // on another practice's connection they are its outside party.
     let side = match work.practice_user() {
@@ -296,7 +286,7 @@ async fn change_engagement(work: &mut Work, id: EngagementId, event: ConsentEven
         _ => Action::AnswerEngagement,
     };
     let (engagement, side) = engagement_in_scope(work, action, id).await?;
-    let practice = practice_record(&mut *work.tx, engagement.practice).await?;
+    let practice = work.practice_record(engagement.practice).await?;
     let to = ConsentState::apply_for_practice(Some(engagement.state), event, side, practice.status)
         .map_err(|e| refused("engagement", e))?;
     work.tx.set_engagement_state(engagement.id, engagement.state, to, work.now).await?;
@@ -363,12 +353,12 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
         _ => Action::AnswerConnection,
     };
     let (connection, side) = connection_in_scope(work, action, id).await?;
-    let practice = practice_record(&mut *work.tx, connection.practice).await?;
+    let practice = work.practice_record(connection.practice).await?;
     let to = ConsentState::apply_for_practice(Some(connection.state), event, side, practice.status)
         .map_err(|e| refused("connection", e))?;
     work.tx.set_connection_state(connection.id, connection.state, to, work.now).await?;
     let updated = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
-    let outside_party = work.tx.user(connection.outside_party).await?.ok_or(AppError::NotFound { what: "user" })?;
+    let outside_party = work.user_record(connection.outside_party).await?;
     let detail = format!("{} → {} by the {}", connection.state, to, side.as_str());
     work.audit(&format!("connection.{}", audit_name(event)), Some(practice.id), None, Some(id.as_uuid()), detail)
         .await?;
@@ -688,7 +678,7 @@ impl App {
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
         for engagement in found.items {
-            items.push(engagement_view(&mut *work.tx, engagement, &mut practices).await?);
+            items.push(engagement_view(&mut work, engagement, &mut practices).await?);
         }
         Ok(Page { items, next: found.next })
     }
@@ -727,7 +717,7 @@ impl App {
                         created_at: work.now,
                     })
                     .await?;
-                work.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })?
+                work.user_record(id).await?
             }
             Some(existing) if existing.kind == UserKind::Outside => existing,
             Some(_) => {
@@ -804,7 +794,7 @@ impl App {
         let mut practices = HashMap::from([(record.id, record)]);
         let mut items = Vec::with_capacity(found.items.len());
         for connection in found.items {
-            items.push(connection_view(&mut *work.tx, connection, &mut practices).await?);
+            items.push(connection_view(&mut work, connection, &mut practices).await?);
         }
         Ok(Page { items, next: found.next })
     }
@@ -835,13 +825,8 @@ impl App {
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
         for connection in found.items {
-            let facts = ConnectionFacts {
-                practice: connection.practice,
-                outside_party: connection.outside_party,
-                state: connection.state,
-            };
-            work.allow(Action::ViewConnection, Resource::Connection(&facts))?;
-            items.push(connection_view(&mut *work.tx, connection, &mut practices).await?);
+            work.allow(Action::ViewConnection, Resource::Connection(&connection.facts()))?;
+            items.push(connection_view(&mut work, connection, &mut practices).await?);
         }
         Ok(Page { items, next: found.next })
     }
@@ -934,7 +919,7 @@ impl App {
             None => {
                 let id = UserId::from_uuid(work.new_id());
                 work.tx.insert_user(&NewUser { id, email, name, kind: UserKind::Client, created_at: work.now }).await?;
-                work.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })?
+                work.user_record(id).await?
             }
             Some(existing) if existing.kind == UserKind::Client => {
                 if work.tx.client_members(client).await?.iter().any(|m| m.user.id == existing.id) {

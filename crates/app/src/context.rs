@@ -1,12 +1,17 @@
 //! The frame every use case runs in: a transaction, the actor loaded fresh
-//! in it, and the scope checks (layer 2) on the objects acted on.
+//! in it, and the scope checks (layer 2) on the objects acted on. Every
+//! object a use case acts on is loaded here, by the one loader of its kind,
+//! which asks the domain before it answers: out of scope is not found.
 
-use ferry_domain::access::{Action, ClientFacts, Resource, Rule, TaskFacts, decide};
-use ferry_domain::ids::{ClientId, FilingId, PracticeId, TaskId, UserId};
+use ferry_domain::access::{Action, ClientFacts, DocumentFacts, Resource, Rule, TaskFacts, decide};
+use ferry_domain::ids::{BatchId, ClientId, ConnectionId, DocumentId, FilingId, PracticeId, TaskId, UserId};
 use ferry_domain::people::{Actor, PracticeUser};
 use ferry_mail::templates::{Letterhead, Template};
 use ferry_ports::Tx;
-use ferry_ports::records::{AuditEntry, FilingRecord, PracticeRecord, TaskRecord};
+use ferry_ports::records::{
+    AuditEntry, ConnectionRecord, DocumentRecord, FilingRecord, NewDocument, PracticeRecord, TaskRecord,
+    TransferRecord, UploadId, UploadRecord, UserRecord,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -108,7 +113,92 @@ impl Work {
     /// An action on a practice; returns it.
     pub(crate) async fn practice(&mut self, action: Action, id: PracticeId) -> Result<PracticeRecord, AppError> {
         self.allow(action, Resource::Practice(id))?;
+        self.practice_record(id).await
+    }
+
+    /// The record of a practice already decided on (the actor's own, or
+    /// the practice of an object in scope).
+    pub(crate) async fn practice_record(&mut self, id: PracticeId) -> Result<PracticeRecord, AppError> {
         self.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })
+    }
+
+    /// The record of a user already decided on (the actor, or someone
+    /// around an object in scope).
+    pub(crate) async fn user_record(&mut self, id: UserId) -> Result<UserRecord, AppError> {
+        self.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })
+    }
+
+    /// An action on a connection; returns it.
+    pub(crate) async fn connection(&mut self, action: Action, id: ConnectionId) -> Result<ConnectionRecord, AppError> {
+        let connection = self.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+        self.allow(action, Resource::Connection(&connection.facts()))?;
+        Ok(connection)
+    }
+
+    /// An action on a live document; anything out of scope is not found.
+    pub(crate) async fn document(&mut self, action: Action, id: DocumentId) -> Result<DocumentRecord, AppError> {
+        let not_found = || AppError::NotFound { what: "document" };
+        let record = self.tx.document(id).await?.ok_or_else(not_found)?;
+        let user = self.user().map_err(|_| not_found())?;
+        let document = &record.document;
+        match (document.client, document.connection) {
+            (Some(client), _) => {
+                if self.practice_user().is_some_and(|p| p.practice != document.practice) {
+                    return Err(not_found());
+                }
+                let facts = self.tx.client_facts(user, client).await?;
+                let resource = Resource::Document(&facts, &DocumentFacts { uploader: document.uploader });
+                self.allow(action, resource).map_err(|e| rename(e, "document"))?;
+            }
+            (None, Some(connection)) => {
+                let connection = self.tx.connection(connection).await?.ok_or_else(not_found)?;
+                let (admin, party) = self.connection_document_access(&connection, document, user);
+                if !(party || admin) {
+                    return Err(not_found());
+                }
+                if action == Action::DeleteDocument && !(admin || document.uploader == user) {
+                    return Err(AppError::Forbidden { rule: Rule::OnlyUploaderOrAdmin });
+                }
+            }
+            (None, None) => return Err(not_found()),
+        }
+        Ok(record)
+    }
+
+    /// Who may reach a document sent over a connection: the practice's
+    /// admins always (`.0`), and its sender and recipients while the
+    /// connection is active (`.1`) — never anyone else, whatever their role.
+    pub(crate) fn connection_document_access(
+        &self,
+        connection: &ConnectionRecord,
+        document: &NewDocument,
+        user: UserId,
+    ) -> (bool, bool) {
+        let facts = connection.facts();
+        let resource = Resource::Connection(&facts);
+        let admin = self.practice_user().is_some_and(|p| p.practice == connection.practice)
+            && self.allow(Action::ViewConnection, resource).is_ok();
+        let involved = document.uploader == user || document.recipients.contains(&user);
+        let party = involved && self.allow(Action::SendOverConnection, resource).is_ok();
+        (admin, party)
+    }
+
+    /// A transfer the actor sent; anyone else's is not found.
+    pub(crate) async fn own_transfer(&mut self, batch: BatchId) -> Result<TransferRecord, AppError> {
+        let user = self.user()?;
+        match self.tx.transfer(batch).await? {
+            Some(transfer) if transfer.sender == user => Ok(transfer),
+            _ => Err(AppError::NotFound { what: "transfer" }),
+        }
+    }
+
+    /// An unexpired resumable upload of the actor's; anything else is not found.
+    pub(crate) async fn own_upload(&mut self, id: UploadId) -> Result<UploadRecord, AppError> {
+        let user = self.user()?;
+        match self.tx.upload(id).await? {
+            Some(upload) if upload.upload.uploader == user && upload.upload.expires_at > self.now => Ok(upload),
+            _ => Err(AppError::NotFound { what: "upload" }),
+        }
     }
 
     /// An action on a client; returns the facts it was decided on.

@@ -172,6 +172,15 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<ferry_ports::store::ReserveError> for AppError {
+    fn from(error: ferry_ports::store::ReserveError) -> Self {
+        match error {
+            ferry_ports::store::ReserveError::Exceeded(exceeded) => Self::Quota(exceeded),
+            ferry_ports::store::ReserveError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<ferry_ports::blob::BlobError> for AppError {
     fn from(error: ferry_ports::blob::BlobError) -> Self {
         use ferry_ports::blob::BlobError;

@@ -18,6 +18,7 @@ mod consent;
 mod context;
 mod error;
 pub mod files;
+mod lease;
 mod operator;
 mod people;
 mod practices;

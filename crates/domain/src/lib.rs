@@ -57,7 +57,9 @@
 //! - [`consent`]: engagements and connections as consent state machines.
 //! - [`work`]: filings, tasks, reviewers, time and the dashboard.
 //! - [`quota`]: storage and throughput allowances and reservations.
-//! - [`exchange`]: whom a sender may send files to, and who appears in which picker.
+//! - [`exchange`]: whom a sender may send files to, who appears in which
+//!   picker, and the parsers at a transfer's edge (file names, content
+//!   types, byte ranges).
 //! - [`values`]: validated emails, names, colours and portal addresses.
 //! - [`ids`]: typed identifiers.
 

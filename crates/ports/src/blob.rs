@@ -63,13 +63,7 @@ pub struct BlobReceipt {
 }
 
 /// A byte range of a blob's plaintext, `start` included, `end` excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
-    /// First byte.
-    pub start: u64,
-    /// One past the last byte.
-    pub end: u64,
-}
+pub use ferry_domain::exchange::ByteRange;
 
 /// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! a [`ferry_domain::values::EmailAddress`]); reads return plain ids, since
 //! what was stored was validated on the way in.
 
-use ferry_domain::access::ClientFacts;
+use ferry_domain::access::{ClientFacts, ConnectionFacts};
 use ferry_domain::consent::ConsentState;
 use ferry_domain::ids::{
     BatchId, ChecklistItemId, ClientId, CommentId, ConnectionId, DocumentId, EngagementId, FilingId, PracticeId,
@@ -176,6 +176,14 @@ pub struct ConnectionRecord {
     pub state: ConsentState,
     /// When the state last changed.
     pub changed_at: OffsetDateTime,
+}
+
+impl ConnectionRecord {
+    /// The facts the domain decides access to the connection on.
+    #[must_use]
+    pub const fn facts(&self) -> ConnectionFacts {
+        ConnectionFacts { practice: self.practice, outside_party: self.outside_party, state: self.state }
+    }
 }
 
 /// A filing to create or as stored.
@@ -588,6 +596,14 @@ pub struct DocumentRecord {
     pub document: NewDocument,
     /// Each recipient's first download, if any.
     pub first_downloads: Vec<(UserId, Option<OffsetDateTime>)>,
+}
+
+impl DocumentRecord {
+    /// A document just recorded: none of its recipients has downloaded it.
+    #[must_use]
+    pub fn unread(document: NewDocument) -> Self {
+        Self { first_downloads: document.recipients.iter().map(|r| (*r, None)).collect(), document }
+    }
 }
 
 /// A transfer: one send of files by one sender to chosen recipients, about a
