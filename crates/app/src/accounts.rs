@@ -236,7 +236,7 @@ impl App {
         let user = work.tx.user(user_id).await?.ok_or(AppError::Unauthenticated)?;
         let practice = match work.actor {
             Actor::Practice(p) => {
-                let record = work.tx.practice(p.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let record = work.tx.practice(p.practice).await?.ok_or(AppError::not_found("practice"))?;
                 Some((record, p.role))
             }
             _ => None,

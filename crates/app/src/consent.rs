@@ -115,7 +115,7 @@ const fn audit_name(event: ConsentEvent) -> &'static str {
 }
 
 async fn practice_record(tx: &mut dyn Tx, id: PracticeId) -> Result<PracticeRecord, AppError> {
-    tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })
+    tx.practice(id).await?.ok_or(AppError::not_found("practice"))
 }
 
 async fn engagement_view(
@@ -131,7 +131,7 @@ async fn engagement_view(
             p
         }
     };
-    let client = tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
+    let client = tx.client(engagement.client).await?.ok_or(AppError::not_found("client"))?;
     Ok(EngagementView { engagement, practice, client })
 }
 
@@ -148,7 +148,7 @@ async fn connection_view(
             p
         }
     };
-    let outside_party = tx.user(connection.outside_party).await?.ok_or(AppError::NotFound { what: "user" })?;
+    let outside_party = tx.user(connection.outside_party).await?.ok_or(AppError::not_found("user"))?;
     Ok(ConnectionView { connection, practice, outside_party })
 }
 
@@ -234,7 +234,7 @@ async fn request_engagement(
             id
         }
     };
-    work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })
+    work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))
 }
 
 /// Mints an invitation token for `user`, stores its hash and returns it with its expiry.
@@ -256,7 +256,7 @@ async fn engagement_in_scope(
     action: Action,
     id: EngagementId,
 ) -> Result<(EngagementRecord, Side), AppError> {
-    let engagement = work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })?;
+    let engagement = work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))?;
     let membership = match work.actor {
         Actor::Client { user, .. } => work.tx.client_facts(user, engagement.client).await?.membership,
         _ => None,
@@ -272,7 +272,7 @@ async fn connection_in_scope(
     action: Action,
     id: ConnectionId,
 ) -> Result<(ConnectionRecord, Side), AppError> {
-    let connection = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+    let connection = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
     let facts = ConnectionFacts {
         practice: connection.practice,
         outside_party: connection.outside_party,
@@ -300,8 +300,8 @@ async fn change_engagement(work: &mut Work, id: EngagementId, event: ConsentEven
     let to = ConsentState::apply_for_practice(Some(engagement.state), event, side, practice.status)
         .map_err(|e| refused("engagement", e))?;
     work.tx.set_engagement_state(engagement.id, engagement.state, to, work.now).await?;
-    let updated = work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })?;
-    let client = work.tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
+    let updated = work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))?;
+    let client = work.tx.client(engagement.client).await?.ok_or(AppError::not_found("client"))?;
     let view = EngagementView { engagement: updated, practice, client };
     let by = acting_user(work).await?;
     let letterhead = work.app().letterhead(&view.practice);
@@ -367,8 +367,8 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
     let to = ConsentState::apply_for_practice(Some(connection.state), event, side, practice.status)
         .map_err(|e| refused("connection", e))?;
     work.tx.set_connection_state(connection.id, connection.state, to, work.now).await?;
-    let updated = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
-    let outside_party = work.tx.user(connection.outside_party).await?.ok_or(AppError::NotFound { what: "user" })?;
+    let updated = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
+    let outside_party = work.tx.user(connection.outside_party).await?.ok_or(AppError::not_found("user"))?;
     let detail = format!("{} → {} by the {}", connection.state, to, side.as_str());
     work.audit(&format!("connection.{}", audit_name(event)), Some(practice.id), None, Some(id.as_uuid()), detail)
         .await?;
@@ -579,9 +579,9 @@ impl App {
         work.client(Action::GrantPracticeAccess, client).await?;
         let record = match work.tx.practice(practice).await? {
             Some(p) if p.status.is_approved() => p,
-            _ => return Err(AppError::NotFound { what: "practice" }),
+            _ => return Err(AppError::not_found("practice")),
         };
-        let client_record = work.tx.client(client).await?.ok_or(AppError::NotFound { what: "client" })?;
+        let client_record = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
         let engagement = request_engagement(&mut work, &record, client, Side::Counterparty).await?;
         work.audit(
             "engagement.request",
@@ -683,7 +683,7 @@ impl App {
                 page_in_memory(all, page, |e| e.id.as_uuid())?
             }
             Actor::Outside { .. } => return Err(AppError::Forbidden { rule: Rule::NotForThisKindOfUser }),
-            Actor::Operator => return Err(AppError::NotFound { what: "engagement" }),
+            Actor::Operator => return Err(AppError::not_found("engagement")),
         };
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
@@ -727,7 +727,7 @@ impl App {
                         created_at: work.now,
                     })
                     .await?;
-                work.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })?
+                work.tx.user(id).await?.ok_or(AppError::not_found("user"))?
             }
             Some(existing) if existing.kind == UserKind::Outside => existing,
             Some(_) => {
@@ -771,7 +771,7 @@ impl App {
                 id
             }
         };
-        let connection = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+        let connection = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         let (token, expires_at) = mint_invitation(&mut work, party.id, TokenPurpose::AcceptConnection(id)).await?;
         let mail = Invitation {
             to: email,
@@ -830,7 +830,7 @@ impl App {
             }
             Actor::Outside { user, .. } => work.tx.list_connections_of_party(user, page).await?,
             Actor::Client { .. } => return Err(AppError::Forbidden { rule: Rule::NotForThisKindOfUser }),
-            Actor::Operator => return Err(AppError::NotFound { what: "connection" }),
+            Actor::Operator => return Err(AppError::not_found("connection")),
         };
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
@@ -934,7 +934,7 @@ impl App {
             None => {
                 let id = UserId::from_uuid(work.new_id());
                 work.tx.insert_user(&NewUser { id, email, name, kind: UserKind::Client, created_at: work.now }).await?;
-                work.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })?
+                work.tx.user(id).await?.ok_or(AppError::not_found("user"))?
             }
             Some(existing) if existing.kind == UserKind::Client => {
                 if work.tx.client_members(client).await?.iter().any(|m| m.user.id == existing.id) {
@@ -960,7 +960,7 @@ impl App {
             .await?
             .into_iter()
             .find(|m| m.user.id == user.id)
-            .ok_or(AppError::NotFound { what: "user" })?;
+            .ok_or(AppError::not_found("user"))?;
         work.commit().await?;
         Ok(member)
     }

@@ -78,7 +78,7 @@ const fn what(action: Action) -> &'static str {
 impl Work {
     /// The acting user (the operator has none).
     pub(crate) fn user(&self) -> Result<UserId, AppError> {
-        self.actor.user().ok_or(AppError::NotFound { what: "account" })
+        self.actor.user().ok_or(AppError::not_found("account"))
     }
 
     /// The acting practice user, if the actor is one.
@@ -108,7 +108,7 @@ impl Work {
     /// An action on a practice; returns it.
     pub(crate) async fn practice(&mut self, action: Action, id: PracticeId) -> Result<PracticeRecord, AppError> {
         self.allow(action, Resource::Practice(id))?;
-        self.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })
+        self.tx.practice(id).await?.ok_or(AppError::not_found("practice"))
     }
 
     /// An action on a client; returns the facts it was decided on.
@@ -127,10 +127,10 @@ impl Work {
         action: Action,
         id: FilingId,
     ) -> Result<(FilingRecord, ClientFacts), AppError> {
-        let filing = self.tx.filing(id).await?.ok_or(AppError::NotFound { what: "filing" })?;
+        let filing = self.tx.filing(id).await?.ok_or(AppError::not_found("filing"))?;
         // Another practice's filing for the same client is never in scope.
         if self.practice_user().is_none_or(|p| p.practice != filing.practice) {
-            return Err(AppError::NotFound { what: "filing" });
+            return Err(AppError::not_found("filing"));
         }
         let facts = self.client(action, filing.client).await.map_err(|e| rename(e, "filing"))?;
         Ok((filing, facts))
@@ -139,9 +139,9 @@ impl Work {
     /// An action on a task: client-level actions are decided on its client,
     /// task actions on the task's facts too. Returns the task and the facts.
     pub(crate) async fn task(&mut self, action: Action, id: TaskId) -> Result<(TaskRecord, ClientFacts), AppError> {
-        let task = self.tx.task(id).await?.ok_or(AppError::NotFound { what: "task" })?;
+        let task = self.tx.task(id).await?.ok_or(AppError::not_found("task"))?;
         if self.practice_user().is_none_or(|p| p.practice != task.practice) {
-            return Err(AppError::NotFound { what: "task" });
+            return Err(AppError::not_found("task"));
         }
         let user = self.user()?;
         let facts = self.tx.client_facts(user, task.client).await?;
@@ -203,7 +203,7 @@ impl Work {
 
 fn rename(error: AppError, what: &'static str) -> AppError {
     match error {
-        AppError::NotFound { .. } => AppError::NotFound { what },
+        AppError::NotFound { rule, .. } => AppError::NotFound { what, rule },
         other => other,
     }
 }

@@ -284,7 +284,7 @@ impl Work {
                 if chosen.is_empty() {
                     return Err(AppError::invalid("to", "this client has no active user to send files to"));
                 }
-                let practice = self.tx.practice(me.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let practice = self.tx.practice(me.practice).await?.ok_or(AppError::not_found("practice"))?;
                 Ok(Route { practice, client: Some(client), connection: None, sender, recipients: chosen })
             }
             (Actor::Client { .. }, Destination::Client(client)) => {
@@ -308,10 +308,10 @@ impl Work {
                         return Err(AppError::invalid("to", "send to the people of one practice at a time"));
                     }
                     practice = Some(user.practice);
-                    chosen.push(self.tx.user(*id).await?.ok_or(AppError::NotFound { what: "user" })?);
+                    chosen.push(self.tx.user(*id).await?.ok_or(AppError::not_found("user"))?);
                 }
                 let practice = practice.ok_or(AppError::invalid("to", "choose at least one recipient"))?;
-                let practice = self.tx.practice(practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let practice = self.tx.practice(practice).await?.ok_or(AppError::not_found("practice"))?;
                 Ok(Route { practice, client: Some(client), connection: None, sender, recipients: chosen })
             }
             (Actor::Practice(_) | Actor::Outside { .. }, Destination::Connection(id)) => {
@@ -320,8 +320,7 @@ impl Work {
                 let mut chosen = Vec::new();
                 if self.practice_user().is_some_and(|p| p.practice == connection.practice) {
                     // The practice side sends to the outside party.
-                    let party =
-                        self.tx.user(connection.outside_party).await?.ok_or(AppError::NotFound { what: "user" })?;
+                    let party = self.tx.user(connection.outside_party).await?.ok_or(AppError::not_found("user"))?;
                     if to.iter().any(|id| *id != party.id) {
                         return Err(AppError::invalid("to", "files over a connection go to its outside party only"));
                     }
@@ -339,22 +338,21 @@ impl Work {
                         };
                         let recipient = Recipient::PracticeUserOverConnection { user: &user, connection: &facts };
                         check_recipient(&self.actor, &recipient).map_err(refused)?;
-                        chosen.push(self.tx.user(*id).await?.ok_or(AppError::NotFound { what: "user" })?);
+                        chosen.push(self.tx.user(*id).await?.ok_or(AppError::not_found("user"))?);
                     }
                 }
-                let practice =
-                    self.tx.practice(connection.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let practice = self.tx.practice(connection.practice).await?.ok_or(AppError::not_found("practice"))?;
                 Ok(Route { practice, client: None, connection: Some(id), sender, recipients: chosen })
             }
-            (Actor::Outside { .. }, Destination::Client(_)) => Err(AppError::NotFound { what: "client" }),
-            (Actor::Client { .. }, Destination::Connection(_)) => Err(AppError::NotFound { what: "connection" }),
+            (Actor::Outside { .. }, Destination::Client(_)) => Err(AppError::not_found("client")),
+            (Actor::Client { .. }, Destination::Connection(_)) => Err(AppError::not_found("connection")),
             (Actor::Operator, _) => Err(AppError::Forbidden { rule: ferry_domain::access::Rule::NotForThisKindOfUser }),
         }
     }
 
     /// A connection the actor may act on with `action`.
     async fn connection_in_scope(&mut self, action: Action, id: ConnectionId) -> Result<ConnectionRecord, AppError> {
-        let connection = self.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+        let connection = self.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         self.allow(action, Resource::Connection(&connection_facts(&connection)))?;
         Ok(connection)
     }
@@ -371,7 +369,7 @@ impl Work {
 
     /// A live document the actor may act on with `action`; anything else is not found.
     async fn document_in_scope(&mut self, action: Action, id: DocumentId) -> Result<DocumentRecord, AppError> {
-        let not_found = || AppError::NotFound { what: "document" };
+        let not_found = || AppError::not_found("document");
         let record = self.tx.document(id).await?.ok_or_else(not_found)?;
         let user = self.user().map_err(|_| not_found())?;
         let document = &record.document;
@@ -424,7 +422,7 @@ impl Work {
         batch: BatchId,
         documents: &[DocumentRecord],
     ) -> Result<(), AppError> {
-        let sender = self.tx.user(route.sender).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let sender = self.tx.user(route.sender).await?.ok_or(AppError::not_found("user"))?;
         let client_name = match route.client {
             Some(client) => self.tx.client(client).await?.map(|c| c.name),
             None => None,
@@ -493,7 +491,7 @@ impl Work {
 
 fn rename_not_found(error: AppError, what: &'static str) -> AppError {
     match error {
-        AppError::NotFound { .. } => AppError::NotFound { what },
+        AppError::NotFound { rule, .. } => AppError::NotFound { what, rule },
         other => other,
     }
 }
@@ -1237,7 +1235,7 @@ impl App {
         let user = work.user()?;
         let upload = match work.tx.upload(id).await? {
             Some(upload) if upload.upload.uploader == user => upload,
-            _ => return Err(AppError::NotFound { what: "upload" }),
+            _ => return Err(AppError::not_found("upload")),
         };
         let segments = work.tx.delete_upload(id).await?;
         match work.tx.release_reservation(upload.upload.reservation).await {
@@ -1386,7 +1384,7 @@ async fn own_transfer(work: &mut Work, batch: BatchId) -> Result<TransferRecord,
     let user = work.user()?;
     match work.tx.transfer(batch).await? {
         Some(transfer) if transfer.sender == user => Ok(transfer),
-        _ => Err(AppError::NotFound { what: "transfer" }),
+        _ => Err(AppError::not_found("transfer")),
     }
 }
 
@@ -1394,7 +1392,7 @@ async fn own_upload(work: &mut Work, id: UploadId) -> Result<UploadRecord, AppEr
     let user = work.user()?;
     match work.tx.upload(id).await? {
         Some(upload) if upload.upload.uploader == user && upload.upload.expires_at > work.now => Ok(upload),
-        _ => Err(AppError::NotFound { what: "upload" }),
+        _ => Err(AppError::not_found("upload")),
     }
 }
 
@@ -1599,7 +1597,7 @@ impl App {
     pub async fn document(&self, who: &Principal, id: DocumentId) -> Result<DocumentView, AppError> {
         let mut work = self.read(who).await?;
         let record = work.document_in_scope(Action::ViewDocument, id).await?;
-        let sender = work.tx.user(record.document.uploader).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let sender = work.tx.user(record.document.uploader).await?.ok_or(AppError::not_found("user"))?;
         let mut recipients = Vec::with_capacity(record.first_downloads.len());
         for (user, _) in &record.first_downloads {
             recipients.extend(work.tx.user(*user).await?);
@@ -1676,7 +1674,7 @@ impl App {
         )
         .await?;
         if bytes > 0 {
-            let practice = work.tx.practice(document.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+            let practice = work.tx.practice(document.practice).await?.ok_or(AppError::not_found("practice"))?;
             work.warn_at_80_percent(&practice).await?;
         }
         work.commit().await?;
@@ -1706,7 +1704,7 @@ impl App {
         let (Some(sender), Some(downloader)) = (work.tx.user(document.uploader).await?, work.tx.user(by).await?) else {
             return Ok(());
         };
-        let practice = work.tx.practice(document.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let practice = work.tx.practice(document.practice).await?.ok_or(AppError::not_found("practice"))?;
         let client_name = match document.client {
             Some(client) => work.tx.client(client).await?.map(|c| c.name),
             None => None,

@@ -198,7 +198,7 @@ fn operator_only(who: &Principal) -> Result<(), AppError> {
     // transaction of their own from starting one for a user.
     match who {
         Principal::Operator => Ok(()),
-        Principal::User { .. } => Err(AppError::NotFound { what: "installation" }),
+        Principal::User { .. } => Err(AppError::not_found("installation")),
     }
 }
 
@@ -237,7 +237,7 @@ impl App {
     pub async fn practice_detail(&self, who: &Principal, id: PracticeId) -> Result<PracticeDetail, AppError> {
         let mut work = self.read(who).await?;
         work.installation(Action::RunInstallation)?;
-        let practice = work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let practice = work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         let admins = work
             .tx
             .list_members(id, &[ferry_domain::people::Role::Admin], &PageRequest::first(PageRequest::MAX_LIMIT))
@@ -265,7 +265,7 @@ impl App {
         }
         let mut work = self.write(who).await?;
         work.installation(Action::ManageAddOns)?;
-        work.tx.practice(practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        work.tx.practice(practice).await?.ok_or(AppError::not_found("practice"))?;
         let id = AddOnId::from_uuid(work.new_id());
         let add_on = AddOn::new(id, allowance.kind, allowance.amount, allowance.starts, allowance.ends)
             .map_err(|e| AppError::invalid("ends", e.to_string()))?;
@@ -290,7 +290,7 @@ impl App {
     pub async fn list_allowances(&self, who: &Principal, practice: PracticeId) -> Result<Vec<AddOnRecord>, AppError> {
         let mut work = self.read(who).await?;
         work.installation(Action::ManageAddOns)?;
-        work.tx.practice(practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        work.tx.practice(practice).await?.ok_or(AppError::not_found("practice"))?;
         Ok(work.tx.add_ons(practice).await?)
     }
 
@@ -312,7 +312,7 @@ impl App {
             .await?
             .into_iter()
             .find(|a| a.add_on.id == id)
-            .ok_or(AppError::NotFound { what: "add-on" })?;
+            .ok_or(AppError::not_found("add-on"))?;
         work.tx.remove_add_on(id).await?;
         let detail = format!("removed {} {}", record.add_on.kind.as_str(), record.add_on.amount);
         work.audit("practice.add_on.remove", Some(practice), None, Some(id.as_uuid()), detail).await?;
@@ -352,7 +352,7 @@ impl App {
     pub async fn user_detail(&self, who: &Principal, user: UserId) -> Result<UserDetail, AppError> {
         let mut work = self.read(who).await?;
         work.installation(Action::ManageAnyUser)?;
-        let record = work.tx.user(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let record = work.tx.user(user).await?.ok_or(AppError::not_found("user"))?;
         let membership = work.tx.member(user).await?;
         let practice = match &membership {
             Some(m) => work.tx.practice(m.practice).await?,
@@ -375,7 +375,7 @@ impl App {
     pub async fn set_user_active(&self, who: &Principal, user: UserId, active: bool) -> Result<UserRecord, AppError> {
         let mut work = self.write(who).await?;
         work.installation(Action::ManageAnyUser)?;
-        let record = work.tx.user(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let record = work.tx.user(user).await?.ok_or(AppError::not_found("user"))?;
         if record.active == active {
             let state = if active { "active" } else { "deactivated" };
             return Err(AppError::conflict(format!("{} is already {state}", record.email)));
@@ -383,8 +383,7 @@ impl App {
         let membership = work.tx.member(user).await?;
         let detail = if active {
             if let Some(member) = &membership {
-                let practice =
-                    work.tx.practice(member.practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let practice = work.tx.practice(member.practice).await?.ok_or(AppError::not_found("practice"))?;
                 let in_use = work.tx.seats_in_use(member.practice).await?;
                 check_seat(member.role, None, in_use, practice.plan.seat_limit)?;
             }
@@ -397,7 +396,7 @@ impl App {
         };
         let action = if active { "user.reactivate" } else { "user.deactivate" };
         work.audit(action, membership.map(|m| m.practice), None, Some(user.as_uuid()), detail).await?;
-        let record = work.tx.user(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let record = work.tx.user(user).await?.ok_or(AppError::not_found("user"))?;
         work.commit().await?;
         Ok(record)
     }
@@ -411,7 +410,7 @@ impl App {
     pub async fn reset_user_password(&self, who: &Principal, user: UserId) -> Result<UserRecord, AppError> {
         let mut work = self.write(who).await?;
         work.installation(Action::ManageAnyUser)?;
-        let record = work.tx.user(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let record = work.tx.user(user).await?.ok_or(AppError::not_found("user"))?;
         if !record.active {
             return Err(AppError::conflict(format!(
                 "{} is deactivated; reactivate them before resetting their password",
@@ -439,9 +438,9 @@ impl App {
     ) -> Result<AccessExplanation, AppError> {
         let mut work = self.read(who).await?;
         work.installation(Action::ExplainAccess)?;
-        let record = work.tx.user(user).await?.ok_or(AppError::NotFound { what: "user" })?;
-        let client = work.tx.client(client).await?.ok_or(AppError::NotFound { what: "client" })?;
-        let actor: Actor = work.tx.actor(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let record = work.tx.user(user).await?.ok_or(AppError::not_found("user"))?;
+        let client = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
+        let actor: Actor = work.tx.actor(user).await?.ok_or(AppError::not_found("user"))?;
         let facts = work.tx.client_facts(user, client.id).await?;
         let decisions = explain_client(&actor, &facts);
         Ok(AccessExplanation { user: record, client, decisions })
@@ -496,7 +495,7 @@ impl App {
         let mut work = self.read(who).await?;
         work.installation(Action::RunInstallation)?;
         if let Some(p) = practice {
-            work.tx.practice(p).await?.ok_or(AppError::NotFound { what: "practice" })?;
+            work.tx.practice(p).await?.ok_or(AppError::not_found("practice"))?;
         }
         Ok(work.tx.audit_entries_since(since, practice, after_seq, limit).await?)
     }
@@ -772,7 +771,7 @@ async fn find_user(tx: &mut dyn ferry_ports::Tx, id_or_email: &str) -> Result<Us
             .map_err(|_| AppError::invalid("user", format!("`{raw}` is neither a user id nor an email address")))?;
         tx.user_by_email(&email).await?
     };
-    found.ok_or(AppError::NotFound { what: "user" })
+    found.ok_or(AppError::not_found("user"))
 }
 
 fn blob_error(error: BlobError) -> AppError {

@@ -76,7 +76,7 @@ impl App {
                 work.tx.set_practice_status(practice.id, practice.status, to, work.now).await?;
                 work.audit("practice.reapply", Some(practice.id), None, Some(practice.id.as_uuid()), "re-applied")
                     .await?;
-                let practice = work.tx.practice(practice.id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+                let practice = work.tx.practice(practice.id).await?.ok_or(AppError::not_found("practice"))?;
                 work.commit().await?;
                 return Ok(practice);
             }
@@ -108,7 +108,7 @@ impl App {
         work.tx.insert_member(admin, practice, Role::Admin).await?;
         work.audit("practice.apply", Some(practice), None, Some(practice.as_uuid()), "applied; pending approval")
             .await?;
-        let record = work.tx.practice(practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let record = work.tx.practice(practice).await?.ok_or(AppError::not_found("practice"))?;
         work.commit().await?;
         Ok(record)
     }
@@ -127,7 +127,7 @@ impl App {
     ) -> Result<PracticeRecord, AppError> {
         let mut work = self.write(who).await?;
         work.installation(Action::DecidePracticeApplication)?;
-        let practice = work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let practice = work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         let to = practice.status.apply(transition).map_err(|e| AppError::conflict(e.to_string()))?;
         work.tx.set_practice_status(id, practice.status, to, work.now).await?;
         if transition == PracticeTransition::Approve {
@@ -140,7 +140,7 @@ impl App {
         let detail = format!("{} → {}", practice.status.as_str(), to.as_str());
         work.audit(&format!("practice.{}", transition_name(transition)), Some(id), None, Some(id.as_uuid()), detail)
             .await?;
-        let record = work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let record = work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         work.commit().await?;
         Ok(record)
     }
@@ -152,11 +152,11 @@ impl App {
     pub async fn set_plan(&self, who: &Principal, id: PracticeId, plan: Plan) -> Result<PracticeRecord, AppError> {
         let mut work = self.write(who).await?;
         work.installation(Action::SetPlan)?;
-        work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         work.tx.set_plan(id, plan).await?;
         let detail = format!("seats {}, storage {}, throughput {}", plan.seat_limit, plan.storage, plan.throughput);
         work.audit("practice.set_plan", Some(id), None, Some(id.as_uuid()), detail).await?;
-        let record = work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let record = work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         work.commit().await?;
         Ok(record)
     }
@@ -195,7 +195,7 @@ impl App {
         }
         work.tx.set_branding(id, &branding).await?;
         work.audit("practice.edit", Some(id), None, Some(id.as_uuid()), "changed settings").await?;
-        let record = work.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let record = work.tx.practice(id).await?.ok_or(AppError::not_found("practice"))?;
         work.commit().await?;
         Ok(record)
     }
@@ -291,7 +291,7 @@ impl App {
         work.tx.insert_member(admin, practice, Role::Admin).await?;
         work.tx.set_password_hash(admin, &phc).await?;
         audit_plain(&mut *work.tx, now, Some(admin), "installation.first_run", "set up the first practice").await?;
-        let record = work.tx.practice(practice).await?.ok_or(AppError::NotFound { what: "practice" })?;
+        let record = work.tx.practice(practice).await?.ok_or(AppError::not_found("practice"))?;
         work.commit().await?;
         *self.inner.first_run.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(record)
