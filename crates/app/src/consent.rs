@@ -127,7 +127,7 @@ async fn engagement_view(
             p
         }
     };
-    let client = work.tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
+    let client = work.tx.client(engagement.client).await?.ok_or(AppError::not_found("client"))?;
     Ok(EngagementView { engagement, practice, client })
 }
 
@@ -230,7 +230,7 @@ async fn request_engagement(
             id
         }
     };
-    work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })
+    work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))
 }
 
 /// Mints an invitation token for `user`, stores its hash and returns it with its expiry.
@@ -252,7 +252,7 @@ async fn engagement_in_scope(
     action: Action,
     id: EngagementId,
 ) -> Result<(EngagementRecord, Side), AppError> {
-    let engagement = work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })?;
+    let engagement = work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))?;
     let membership = match work.actor {
         Actor::Client { user, .. } => work.tx.client_facts(user, engagement.client).await?.membership,
         _ => None,
@@ -290,8 +290,8 @@ async fn change_engagement(work: &mut Work, id: EngagementId, event: ConsentEven
     let to = ConsentState::apply_for_practice(Some(engagement.state), event, side, practice.status)
         .map_err(|e| refused("engagement", e))?;
     work.tx.set_engagement_state(engagement.id, engagement.state, to, work.now).await?;
-    let updated = work.tx.engagement(id).await?.ok_or(AppError::NotFound { what: "engagement" })?;
-    let client = work.tx.client(engagement.client).await?.ok_or(AppError::NotFound { what: "client" })?;
+    let updated = work.tx.engagement(id).await?.ok_or(AppError::not_found("engagement"))?;
+    let client = work.tx.client(engagement.client).await?.ok_or(AppError::not_found("client"))?;
     let view = EngagementView { engagement: updated, practice, client };
     let by = acting_user(work).await?;
     let letterhead = work.app().letterhead(&view.practice);
@@ -357,7 +357,7 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
     let to = ConsentState::apply_for_practice(Some(connection.state), event, side, practice.status)
         .map_err(|e| refused("connection", e))?;
     work.tx.set_connection_state(connection.id, connection.state, to, work.now).await?;
-    let updated = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+    let updated = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
     let outside_party = work.user_record(connection.outside_party).await?;
     let detail = format!("{} → {} by the {}", connection.state, to, side.as_str());
     work.audit(&format!("connection.{}", audit_name(event)), Some(practice.id), None, Some(id.as_uuid()), detail)
@@ -569,9 +569,9 @@ impl App {
         work.client(Action::GrantPracticeAccess, client).await?;
         let record = match work.tx.practice(practice).await? {
             Some(p) if p.status.is_approved() => p,
-            _ => return Err(AppError::NotFound { what: "practice" }),
+            _ => return Err(AppError::not_found("practice")),
         };
-        let client_record = work.tx.client(client).await?.ok_or(AppError::NotFound { what: "client" })?;
+        let client_record = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
         let engagement = request_engagement(&mut work, &record, client, Side::Counterparty).await?;
         work.audit(
             "engagement.request",
@@ -673,7 +673,7 @@ impl App {
                 page_in_memory(all, page, |e| e.id.as_uuid())?
             }
             Actor::Outside { .. } => return Err(AppError::Forbidden { rule: Rule::NotForThisKindOfUser }),
-            Actor::Operator => return Err(AppError::NotFound { what: "engagement" }),
+            Actor::Operator => return Err(AppError::not_found("engagement")),
         };
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
@@ -761,7 +761,7 @@ impl App {
                 id
             }
         };
-        let connection = work.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+        let connection = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         let (token, expires_at) = mint_invitation(&mut work, party.id, TokenPurpose::AcceptConnection(id)).await?;
         let mail = Invitation {
             to: email,
@@ -820,7 +820,7 @@ impl App {
             }
             Actor::Outside { user, .. } => work.tx.list_connections_of_party(user, page).await?,
             Actor::Client { .. } => return Err(AppError::Forbidden { rule: Rule::NotForThisKindOfUser }),
-            Actor::Operator => return Err(AppError::NotFound { what: "connection" }),
+            Actor::Operator => return Err(AppError::not_found("connection")),
         };
         let mut practices = HashMap::new();
         let mut items = Vec::with_capacity(found.items.len());
@@ -945,7 +945,7 @@ impl App {
             .await?
             .into_iter()
             .find(|m| m.user.id == user.id)
-            .ok_or(AppError::NotFound { what: "user" })?;
+            .ok_or(AppError::not_found("user"))?;
         work.commit().await?;
         Ok(member)
     }

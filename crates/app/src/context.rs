@@ -83,7 +83,7 @@ const fn what(action: Action) -> &'static str {
 impl Work {
     /// The acting user (the operator has none).
     pub(crate) fn user(&self) -> Result<UserId, AppError> {
-        self.actor.user().ok_or(AppError::NotFound { what: "account" })
+        self.actor.user().ok_or(AppError::not_found("account"))
     }
 
     /// The acting practice user, if the actor is one.
@@ -119,25 +119,25 @@ impl Work {
     /// The record of a practice already decided on (the actor's own, or
     /// the practice of an object in scope).
     pub(crate) async fn practice_record(&mut self, id: PracticeId) -> Result<PracticeRecord, AppError> {
-        self.tx.practice(id).await?.ok_or(AppError::NotFound { what: "practice" })
+        self.tx.practice(id).await?.ok_or(AppError::not_found("practice"))
     }
 
     /// The record of a user already decided on (the actor, or someone
     /// around an object in scope).
     pub(crate) async fn user_record(&mut self, id: UserId) -> Result<UserRecord, AppError> {
-        self.tx.user(id).await?.ok_or(AppError::NotFound { what: "user" })
+        self.tx.user(id).await?.ok_or(AppError::not_found("user"))
     }
 
     /// An action on a connection; returns it.
     pub(crate) async fn connection(&mut self, action: Action, id: ConnectionId) -> Result<ConnectionRecord, AppError> {
-        let connection = self.tx.connection(id).await?.ok_or(AppError::NotFound { what: "connection" })?;
+        let connection = self.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         self.allow(action, Resource::Connection(&connection.facts()))?;
         Ok(connection)
     }
 
     /// An action on a live document; anything out of scope is not found.
     pub(crate) async fn document(&mut self, action: Action, id: DocumentId) -> Result<DocumentRecord, AppError> {
-        let not_found = || AppError::NotFound { what: "document" };
+        let not_found = || AppError::not_found("document");
         let record = self.tx.document(id).await?.ok_or_else(not_found)?;
         let user = self.user().map_err(|_| not_found())?;
         let document = &record.document;
@@ -188,7 +188,7 @@ impl Work {
         let user = self.user()?;
         match self.tx.transfer(batch).await? {
             Some(transfer) if transfer.sender == user => Ok(transfer),
-            _ => Err(AppError::NotFound { what: "transfer" }),
+            _ => Err(AppError::not_found("transfer")),
         }
     }
 
@@ -197,7 +197,7 @@ impl Work {
         let user = self.user()?;
         match self.tx.upload(id).await? {
             Some(upload) if upload.upload.uploader == user && upload.upload.expires_at > self.now => Ok(upload),
-            _ => Err(AppError::NotFound { what: "upload" }),
+            _ => Err(AppError::not_found("upload")),
         }
     }
 
@@ -217,10 +217,10 @@ impl Work {
         action: Action,
         id: FilingId,
     ) -> Result<(FilingRecord, ClientFacts), AppError> {
-        let filing = self.tx.filing(id).await?.ok_or(AppError::NotFound { what: "filing" })?;
+        let filing = self.tx.filing(id).await?.ok_or(AppError::not_found("filing"))?;
         // Another practice's filing for the same client is never in scope.
         if self.practice_user().is_none_or(|p| p.practice != filing.practice) {
-            return Err(AppError::NotFound { what: "filing" });
+            return Err(AppError::not_found("filing"));
         }
         let facts = self.client(action, filing.client).await.map_err(|e| rename(e, "filing"))?;
         Ok((filing, facts))
@@ -229,9 +229,9 @@ impl Work {
     /// An action on a task: client-level actions are decided on its client,
     /// task actions on the task's facts too. Returns the task and the facts.
     pub(crate) async fn task(&mut self, action: Action, id: TaskId) -> Result<(TaskRecord, ClientFacts), AppError> {
-        let task = self.tx.task(id).await?.ok_or(AppError::NotFound { what: "task" })?;
+        let task = self.tx.task(id).await?.ok_or(AppError::not_found("task"))?;
         if self.practice_user().is_none_or(|p| p.practice != task.practice) {
-            return Err(AppError::NotFound { what: "task" });
+            return Err(AppError::not_found("task"));
         }
         let user = self.user()?;
         let facts = self.tx.client_facts(user, task.client).await?;
@@ -293,7 +293,7 @@ impl Work {
 
 fn rename(error: AppError, what: &'static str) -> AppError {
     match error {
-        AppError::NotFound { .. } => AppError::NotFound { what },
+        AppError::NotFound { rule, .. } => AppError::NotFound { what, rule },
         other => other,
     }
 }

@@ -41,6 +41,10 @@ pub enum AppError {
     NotFound {
         /// What was looked for, such as `client`.
         what: &'static str,
+        /// The rule that put the object out of scope, when the domain decided
+        /// (`None` for nothing by that id, or a check of the use case's own).
+        /// For the audit log; never told to the caller.
+        rule: Option<Rule>,
     },
     /// The caller can see the object but may not do this.
     #[error("not allowed: {rule}")]
@@ -130,12 +134,29 @@ impl AppError {
         Self::Conflict { message: message.into() }
     }
 
-    /// A refusal of the domain, for the object called `what`.
+    /// Nothing called `what` was found, with no domain rule behind it.
+    #[must_use]
+    pub const fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what, rule: None }
+    }
+
+    /// A refusal of the domain, for the object called `what`; it keeps the rule that decided.
     #[must_use]
     pub const fn denied(what: &'static str, denied: Denied) -> Self {
         match denied {
-            Denied::NotFound(_) => Self::NotFound { what },
+            Denied::NotFound(rule) => Self::NotFound { what, rule: Some(rule) },
             Denied::Forbidden(rule) => Self::Forbidden { rule },
+        }
+    }
+
+    /// The domain rule that decided this refusal, for the audit log: the one
+    /// a `forbidden` names, or the one that hid a `not_found` object.
+    #[must_use]
+    pub const fn rule(&self) -> Option<Rule> {
+        match self {
+            Self::Forbidden { rule } => Some(*rule),
+            Self::NotFound { rule, .. } => *rule,
+            _ => None,
         }
     }
 
@@ -157,7 +178,7 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound { entity } => Self::NotFound { what: entity },
+            StoreError::NotFound { entity } => Self::not_found(entity),
             StoreError::Duplicate { what } => Self::conflict(format!("{what} is already taken")),
             StoreError::Conflict { entity } => {
                 Self::conflict(format!("the {entity} was changed by someone else; reload and try again"))

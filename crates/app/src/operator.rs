@@ -198,7 +198,7 @@ fn operator_only(who: &Principal) -> Result<(), AppError> {
     // transaction of their own from starting one for a user.
     match who {
         Principal::Operator => Ok(()),
-        Principal::User { .. } => Err(AppError::NotFound { what: "installation" }),
+        Principal::User { .. } => Err(AppError::not_found("installation")),
     }
 }
 
@@ -312,7 +312,7 @@ impl App {
             .await?
             .into_iter()
             .find(|a| a.add_on.id == id)
-            .ok_or(AppError::NotFound { what: "add-on" })?;
+            .ok_or(AppError::not_found("add-on"))?;
         work.tx.remove_add_on(id).await?;
         let detail = format!("removed {} {}", record.add_on.kind.as_str(), record.add_on.amount);
         work.audit("practice.add_on.remove", Some(practice), None, Some(id.as_uuid()), detail).await?;
@@ -439,8 +439,8 @@ impl App {
         let mut work = self.read(who).await?;
         work.installation(Action::ExplainAccess)?;
         let record = work.user_record(user).await?;
-        let client = work.tx.client(client).await?.ok_or(AppError::NotFound { what: "client" })?;
-        let actor: Actor = work.tx.actor(user).await?.ok_or(AppError::NotFound { what: "user" })?;
+        let client = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
+        let actor: Actor = work.tx.actor(user).await?.ok_or(AppError::not_found("user"))?;
         let facts = work.tx.client_facts(user, client.id).await?;
         let decisions = explain_client(&actor, &facts);
         Ok(AccessExplanation { user: record, client, decisions })
@@ -771,7 +771,7 @@ async fn find_user(tx: &mut dyn ferry_ports::Tx, id_or_email: &str) -> Result<Us
             .map_err(|_| AppError::invalid("user", format!("`{raw}` is neither a user id nor an email address")))?;
         tx.user_by_email(&email).await?
     };
-    found.ok_or(AppError::NotFound { what: "user" })
+    found.ok_or(AppError::not_found("user"))
 }
 
 fn blob_error(error: BlobError) -> AppError {

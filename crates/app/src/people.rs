@@ -41,7 +41,7 @@ fn role(raw: &str) -> Result<Role, AppError> {
 async fn member_of(work: &mut Work, practice: PracticeId, user: UserId) -> Result<MemberRecord, AppError> {
     match work.tx.member(user).await? {
         Some(member) if member.practice == practice => Ok(member),
-        _ => Err(AppError::NotFound { what: "person" }),
+        _ => Err(AppError::not_found("person")),
     }
 }
 
@@ -71,7 +71,7 @@ impl App {
         let user = UserId::from_uuid(work.new_id());
         work.tx.insert_user(&NewUser { id: user, email, name, kind: UserKind::Practice, created_at: work.now }).await?;
         work.tx.insert_member(user, practice, role).await?;
-        let member = work.tx.member(user).await?.ok_or(AppError::NotFound { what: "person" })?;
+        let member = work.tx.member(user).await?.ok_or(AppError::not_found("person"))?;
         send_password_link(&mut work, &member.user, PasswordReason::NewEmployee).await?;
         work.audit(
             "practice.people.invite",
@@ -236,7 +236,7 @@ impl App {
         }
         let engaged = work.tx.engagement_between(practice, client).await?;
         if !engaged.is_some_and(|e| e.state.is_active()) {
-            return Err(AppError::NotFound { what: "client" });
+            return Err(AppError::not_found("client"));
         }
         if !work.tx.assigned_clients(user).await?.contains(&client) {
             work.tx.assign_client(user, client, work.now).await?;
@@ -261,7 +261,7 @@ impl App {
         work.practice(Action::ManageClientAssignments, practice).await?;
         member_of(&mut work, practice, user).await?;
         if !work.tx.unassign_client(user, client).await? {
-            return Err(AppError::NotFound { what: "assignment" });
+            return Err(AppError::not_found("assignment"));
         }
         work.audit("practice.assignments.unassign", Some(practice), Some(client), Some(user.as_uuid()), "unassigned")
             .await?;

@@ -181,7 +181,7 @@ impl App {
     pub async fn client(&self, who: &Principal, client: ClientId) -> Result<ClientRecord, AppError> {
         let mut work = self.read(who).await?;
         work.client(Action::ViewClient, client).await?;
-        work.tx.client(client).await?.ok_or(AppError::NotFound { what: "client" })
+        work.tx.client(client).await?.ok_or(AppError::not_found("client"))
     }
 
     /// The caller's practice's filings for a client, in order of creation.
@@ -196,7 +196,7 @@ impl App {
     ) -> Result<Page<FilingRecord>, AppError> {
         let mut work = self.read(who).await?;
         work.client(Action::ListFilings, client).await?;
-        let practice = work.practice_user().ok_or(AppError::NotFound { what: "client" })?.practice;
+        let practice = work.practice_user().ok_or(AppError::not_found("client"))?.practice;
         Ok(work.tx.list_filings(practice, client, page).await?)
     }
 
@@ -216,7 +216,7 @@ impl App {
         let due = optional_date("due", input.due.as_deref())?;
         let mut work = self.write(who).await?;
         work.client(Action::CreateFiling, client).await?;
-        let practice = work.practice_user().ok_or(AppError::NotFound { what: "client" })?.practice;
+        let practice = work.practice_user().ok_or(AppError::not_found("client"))?.practice;
         let filing = FilingRecord {
             id: FilingId::from_uuid(work.new_id()),
             practice,
@@ -236,7 +236,7 @@ impl App {
             format!("kind {}", filing.kind.as_str()),
         )
         .await?;
-        let filing = work.tx.filing(filing.id).await?.ok_or(AppError::NotFound { what: "filing" })?;
+        let filing = work.tx.filing(filing.id).await?.ok_or(AppError::not_found("filing"))?;
         work.commit().await?;
         Ok(filing)
     }
@@ -292,7 +292,7 @@ impl App {
             detail,
         )
         .await?;
-        let filing = work.tx.filing(id).await?.ok_or(AppError::NotFound { what: "filing" })?;
+        let filing = work.tx.filing(id).await?.ok_or(AppError::not_found("filing"))?;
         work.commit().await?;
         Ok(filing)
     }
@@ -346,7 +346,7 @@ impl App {
             None => format!("on filing {}; unassigned", filing.id),
         };
         work.audit("task.create", Some(filing.practice), Some(filing.client), Some(id.as_uuid()), detail).await?;
-        let task = work.tx.task(id).await?.ok_or(AppError::NotFound { what: "task" })?;
+        let task = work.tx.task(id).await?.ok_or(AppError::not_found("task"))?;
         work.commit().await?;
         Ok(task)
     }
@@ -426,7 +426,7 @@ impl App {
                     .await?;
             }
         }
-        let task = work.tx.task(id).await?.ok_or(AppError::NotFound { what: "task" })?;
+        let task = work.tx.task(id).await?.ok_or(AppError::not_found("task"))?;
         work.commit().await?;
         Ok(task)
     }
@@ -446,7 +446,7 @@ impl App {
             let detail = format!("{} → {}", task.status.as_str(), status.as_str());
             work.audit("task.status", Some(task.practice), Some(task.client), Some(id.as_uuid()), detail).await?;
         }
-        let task = work.tx.task(id).await?.ok_or(AppError::NotFound { what: "task" })?;
+        let task = work.tx.task(id).await?.ok_or(AppError::not_found("task"))?;
         work.commit().await?;
         Ok(task)
     }
@@ -500,7 +500,7 @@ impl App {
         let mut work = self.write(who).await?;
         let (task, _) = work.task(Action::TickChecklistItem, id).await?;
         let Some(mut found) = work.tx.checklist(id).await?.into_iter().find(|i| i.id == item) else {
-            return Err(AppError::NotFound { what: "checklist item" });
+            return Err(AppError::not_found("checklist item"));
         };
         if found.done != done {
             work.tx.tick_checklist_item(id, item, done).await?;
@@ -526,7 +526,7 @@ impl App {
         let mut work = self.write(who).await?;
         let (task, _) = work.task(Action::EditChecklist, id).await?;
         if !work.tx.checklist(id).await?.iter().any(|i| i.id == item) {
-            return Err(AppError::NotFound { what: "checklist item" });
+            return Err(AppError::not_found("checklist item"));
         }
         work.tx.remove_checklist_item(id, item).await?;
         work.audit(

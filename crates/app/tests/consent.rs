@@ -218,7 +218,7 @@ async fn an_unapproved_practice_is_not_in_the_directory_to_grant() {
     let pending = w.app.apply_for_practice(&application).await.unwrap();
     assert!(matches!(
         w.app.grant_practice_access(&owner, first.client.id, pending.id).await,
-        Err(AppError::NotFound { what: "practice" })
+        Err(AppError::NotFound { what: "practice", .. })
     ));
     // A practice admin cannot grant on a client's behalf.
     let admin = sign_in(&w.app, "ada@acme.test", PASSWORD).await.unwrap();

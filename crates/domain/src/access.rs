@@ -426,199 +426,146 @@ impl Resource<'_> {
     }
 }
 
-/// The rule that decided. Each names the part of PRODUCT.md it comes from
-/// ([`Rule::product_rule`]) and explains itself in a sentence (`Display`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rule {
+macro_rules! rules {
+    ($($(#[$meta:meta])* $name:ident $(($field:ident: $ty:ty))? => $product_rule:literal, $code:literal,
+        $text:literal $(, $arg:expr)*;)*) => {
+        /// The rule that decided. Each names the part of PRODUCT.md it comes from
+        /// ([`Rule::product_rule`]) and explains itself in a sentence (`Display`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Rule {
+            $($(#[$meta])* $name $(($ty))?,)*
+        }
+
+        impl Rule {
+            /// The number of the PRODUCT.md access rule this comes from (0 for the
+            /// operator's and the portal's own rules).
+            #[must_use]
+            pub const fn product_rule(self) -> u8 {
+                match self { $(Self::$name { .. } => $product_rule,)* }
+            }
+
+            /// A stable machine name, for logs, audit entries and `explain --json`.
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self { $(Self::$name { .. } => $code,)* }
+            }
+        }
+
+        impl fmt::Display for Rule {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $(Self::$name $(($field))? => write!(f, $text $(, $arg)*),)* }
+            }
+        }
+    };
+}
+
+// Each rule: its PRODUCT.md rule number (0 for the operator's and the
+// portal's own rules), its stable code and its sentence, which may name the
+// rule's fact.
+rules! {
     /// Allow: the operator runs the installation.
-    OperatorRunsTheInstallation,
+    OperatorRunsTheInstallation => 0, "operator_runs_the_installation", "the operator runs the installation";
     /// Deny: installation work is the operator's alone.
-    OperatorOnly,
+    OperatorOnly => 0, "operator_only", "only the operator may do this, with the admin CLI";
     /// Deny: the operator works through the admin CLI and has no portal scope.
-    OperatorHasNoPortalScope,
+    OperatorHasNoPortalScope => 0, "operator_has_no_portal_scope",
+        "the operator works through the admin CLI and opens no client";
     /// Deny: the user was deactivated.
-    UserDeactivated,
+    UserDeactivated => 6, "user_deactivated", "the user is deactivated";
     /// Deny: the user's practice is not approved (pending, rejected or suspended).
-    PracticeNotApproved(PracticeStatus),
+    PracticeNotApproved(status: PracticeStatus) => 1, "practice_not_approved",
+        "the practice is {status}, and only an approved practice may work";
     /// Deny: the action is outside the bookkeeper allowlist (layer 1).
-    BookkeeperPortalBoundary,
+    BookkeeperPortalBoundary => 0, "bookkeeper_portal_boundary",
+        "bookkeepers may only use the bookkeeper portal's operations";
     /// Allow: any signed-in user may do this to their own account.
-    OwnAccount,
+    OwnAccount => 0, "own_account", "signed-in users manage their own account";
     /// Deny: this is for another kind of user.
-    NotForThisKindOfUser,
+    NotForThisKindOfUser => 0, "not_for_this_kind_of_user", "this is not available to this kind of user";
     /// Allow: a member of the practice.
-    PracticeMember,
+    PracticeMember => 4, "practice_member", "the user is a member of the practice with a role that may do this";
     /// Deny: the user does not belong to that practice.
-    NotAMemberOfPractice,
+    NotAMemberOfPractice => 4, "not_a_member_of_practice", "the user does not belong to the practice";
     /// Deny: the user's role may not do this.
-    RoleMayNot(Role),
+    RoleMayNot(role: Role) => 4, "role_may_not", "a practice {role} may not do this";
     /// Deny: the practice has no active engagement with the client.
-    NoActiveEngagement(Option<ConsentState>),
+    NoActiveEngagement(state: Option<ConsentState>) => 2, "no_active_engagement", "{}", EngagementNotActive(*state);
     /// Allow: admins open every engaged client, current and future.
-    AdminSeesAllEngagedClients,
+    AdminSeesAllEngagedClients => 4, "admin_sees_all_engaged_clients",
+        "admins open every engaged client, current and future";
     /// Allow: staff open the clients assigned to them.
-    StaffAssignedToClient,
+    StaffAssignedToClient => 4, "staff_assigned_to_client", "an admin assigned the client to this staff member";
     /// Allow: staff open the clients behind tasks they hold on active filings.
-    StaffHoldsTaskOnActiveFiling,
+    StaffHoldsTaskOnActiveFiling => 4, "staff_holds_task_on_active_filing",
+        "the staff member holds a task on an active filing of the client";
     /// Deny: staff without an assignment or a task on an active filing.
-    StaffNotAssigned,
+    StaffNotAssigned => 4, "staff_not_assigned",
+        "the staff member is not assigned the client and holds no task on its active filings";
     /// Allow: bookkeepers open the clients behind their tasks on active filings, read-only.
-    BookkeeperHoldsTaskOnActiveFiling,
+    BookkeeperHoldsTaskOnActiveFiling => 4, "bookkeeper_holds_task_on_active_filing",
+        "the bookkeeper holds a task on an active filing of the client (read-only access)";
     /// Deny: a bookkeeper holds no task on an active filing of this client.
-    BookkeeperHoldsNoActiveTask,
+    BookkeeperHoldsNoActiveTask => 4, "bookkeeper_holds_no_active_task",
+        "the bookkeeper holds no task on an active filing of the client";
     /// Deny: bookkeepers may work only tasks assigned to them.
-    OnlyTheAssignee,
+    OnlyTheAssignee => 4, "only_the_assignee", "bookkeepers work only the tasks assigned to them";
     /// Deny: the task's filing is filed or cancelled; reopen it first.
-    FilingNotActive(FilingStatus),
+    FilingNotActive(status: FilingStatus) => 4, "filing_not_active",
+        "the filing is {status}; reopen it to change its tasks";
     /// Deny: only the uploader or an admin may delete a document.
-    OnlyUploaderOrAdmin,
+    OnlyUploaderOrAdmin => 4, "only_uploader_or_admin", "only the uploader or an admin may delete a document";
     /// Allow: a client user acts within their own client.
-    ClientUserOwnClient,
+    ClientUserOwnClient => 5, "client_user_own_client", "client users act within their own client";
     /// Deny: the client user does not belong to this client.
-    NotAMemberOfClient,
+    NotAMemberOfClient => 5, "not_a_member_of_client", "the user does not belong to the client";
     /// Deny: only the client's owner may do this.
-    ClientOwnerOnly,
+    ClientOwnerOnly => 5, "client_owner_only", "only the client's owner may do this";
     /// Deny: practice internals are never shown to client users.
-    PracticeInternalsHidden,
+    PracticeInternalsHidden => 5, "practice_internals_hidden", "practice internals are not shown to client users";
     /// Deny: this is done by the client's own users.
-    ClientUsersOnly,
+    ClientUsersOnly => 5, "client_users_only", "only the client's own users do this";
     /// Allow: a party to the connection.
-    ConnectionParty,
+    ConnectionParty => 3, "connection_party", "the user is a party to the connection";
     /// Deny: the connection is not active.
-    ConnectionNotActive(ConsentState),
+    ConnectionNotActive(state: ConsentState) => 3, "connection_not_active", "the connection is {state}, not active";
     /// Deny: outside parties reach practices over connections, never clients.
-    OutsidePartyHasNoClientScope,
+    OutsidePartyHasNoClientScope => 3, "outside_party_has_no_client_scope",
+        "outside parties exchange files over connections and open no client";
     /// Deny: the action does not apply to that kind of resource (a caller bug).
-    WrongResource(Scope),
+    WrongResource(scope: Scope) => 0, "wrong_resource", "this action does not apply to a {scope:?} resource";
 }
 
 impl Rule {
-    /// The number of the PRODUCT.md access rule this comes from (0 for the
-    /// operator's and the portal's own rules).
+    /// The rule as decisions and audit entries cite it: its sentence, then its
+    /// PRODUCT.md rule number (where it has one) and its code in brackets, as in
+    /// `the user is deactivated [rule 6, user_deactivated]`.
     #[must_use]
-    pub const fn product_rule(self) -> u8 {
-        match self {
-            Self::PracticeNotApproved(_) => 1,
-            Self::NoActiveEngagement(_) => 2,
-            Self::ConnectionParty | Self::ConnectionNotActive(_) | Self::OutsidePartyHasNoClientScope => 3,
-            Self::AdminSeesAllEngagedClients
-            | Self::StaffAssignedToClient
-            | Self::StaffHoldsTaskOnActiveFiling
-            | Self::StaffNotAssigned
-            | Self::BookkeeperHoldsTaskOnActiveFiling
-            | Self::BookkeeperHoldsNoActiveTask
-            | Self::PracticeMember
-            | Self::NotAMemberOfPractice
-            | Self::RoleMayNot(_)
-            | Self::OnlyTheAssignee
-            | Self::OnlyUploaderOrAdmin
-            | Self::FilingNotActive(_) => 4,
-            Self::ClientUserOwnClient
-            | Self::NotAMemberOfClient
-            | Self::ClientOwnerOnly
-            | Self::PracticeInternalsHidden
-            | Self::ClientUsersOnly => 5,
-            Self::UserDeactivated => 6,
-            Self::OperatorRunsTheInstallation
-            | Self::OperatorOnly
-            | Self::OperatorHasNoPortalScope
-            | Self::BookkeeperPortalBoundary
-            | Self::OwnAccount
-            | Self::NotForThisKindOfUser
-            | Self::WrongResource(_) => 0,
-        }
+    pub const fn cited(self) -> impl fmt::Display {
+        Cited(self)
     }
+}
 
-    /// A stable machine name, for logs, audit entries and `explain --json`.
-    #[must_use]
-    pub const fn code(self) -> &'static str {
-        match self {
-            Self::OperatorRunsTheInstallation => "operator_runs_the_installation",
-            Self::OperatorOnly => "operator_only",
-            Self::OperatorHasNoPortalScope => "operator_has_no_portal_scope",
-            Self::UserDeactivated => "user_deactivated",
-            Self::PracticeNotApproved(_) => "practice_not_approved",
-            Self::BookkeeperPortalBoundary => "bookkeeper_portal_boundary",
-            Self::OwnAccount => "own_account",
-            Self::NotForThisKindOfUser => "not_for_this_kind_of_user",
-            Self::PracticeMember => "practice_member",
-            Self::NotAMemberOfPractice => "not_a_member_of_practice",
-            Self::RoleMayNot(_) => "role_may_not",
-            Self::NoActiveEngagement(_) => "no_active_engagement",
-            Self::AdminSeesAllEngagedClients => "admin_sees_all_engaged_clients",
-            Self::StaffAssignedToClient => "staff_assigned_to_client",
-            Self::StaffHoldsTaskOnActiveFiling => "staff_holds_task_on_active_filing",
-            Self::StaffNotAssigned => "staff_not_assigned",
-            Self::BookkeeperHoldsTaskOnActiveFiling => "bookkeeper_holds_task_on_active_filing",
-            Self::BookkeeperHoldsNoActiveTask => "bookkeeper_holds_no_active_task",
-            Self::OnlyTheAssignee => "only_the_assignee",
-            Self::FilingNotActive(_) => "filing_not_active",
-            Self::OnlyUploaderOrAdmin => "only_uploader_or_admin",
-            Self::ClientUserOwnClient => "client_user_own_client",
-            Self::NotAMemberOfClient => "not_a_member_of_client",
-            Self::ClientOwnerOnly => "client_owner_only",
-            Self::PracticeInternalsHidden => "practice_internals_hidden",
-            Self::ClientUsersOnly => "client_users_only",
-            Self::ConnectionParty => "connection_party",
-            Self::ConnectionNotActive(_) => "connection_not_active",
-            Self::OutsidePartyHasNoClientScope => "outside_party_has_no_client_scope",
-            Self::WrongResource(_) => "wrong_resource",
+/// See [`Rule::cited`].
+struct Cited(Rule);
+
+impl fmt::Display for Cited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = self.0;
+        match rule.product_rule() {
+            0 => write!(f, "{rule} [{}]", rule.code()),
+            n => write!(f, "{rule} [rule {n}, {}]", rule.code()),
         }
     }
 }
 
-impl fmt::Display for Rule {
+/// How [`Rule::NoActiveEngagement`] words the engagement it found, if any.
+struct EngagementNotActive(Option<ConsentState>);
+
+impl fmt::Display for EngagementNotActive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::OperatorRunsTheInstallation => f.write_str("the operator runs the installation"),
-            Self::OperatorOnly => f.write_str("only the operator may do this, with the admin CLI"),
-            Self::OperatorHasNoPortalScope => {
-                f.write_str("the operator works through the admin CLI and opens no client")
-            }
-            Self::UserDeactivated => f.write_str("the user is deactivated"),
-            Self::PracticeNotApproved(status) => {
-                write!(f, "the practice is {status}, and only an approved practice may work")
-            }
-            Self::BookkeeperPortalBoundary => {
-                f.write_str("bookkeepers may only use the bookkeeper portal's operations")
-            }
-            Self::OwnAccount => f.write_str("signed-in users manage their own account"),
-            Self::NotForThisKindOfUser => f.write_str("this is not available to this kind of user"),
-            Self::PracticeMember => f.write_str("the user is a member of the practice with a role that may do this"),
-            Self::NotAMemberOfPractice => f.write_str("the user does not belong to the practice"),
-            Self::RoleMayNot(role) => write!(f, "a practice {role} may not do this"),
-            Self::NoActiveEngagement(None) => f.write_str("the practice has no engagement with the client"),
-            Self::NoActiveEngagement(Some(state)) => {
-                write!(f, "the practice's engagement with the client is {state}, not active")
-            }
-            Self::AdminSeesAllEngagedClients => f.write_str("admins open every engaged client, current and future"),
-            Self::StaffAssignedToClient => f.write_str("an admin assigned the client to this staff member"),
-            Self::StaffHoldsTaskOnActiveFiling => {
-                f.write_str("the staff member holds a task on an active filing of the client")
-            }
-            Self::StaffNotAssigned => {
-                f.write_str("the staff member is not assigned the client and holds no task on its active filings")
-            }
-            Self::BookkeeperHoldsTaskOnActiveFiling => {
-                f.write_str("the bookkeeper holds a task on an active filing of the client (read-only access)")
-            }
-            Self::BookkeeperHoldsNoActiveTask => {
-                f.write_str("the bookkeeper holds no task on an active filing of the client")
-            }
-            Self::OnlyTheAssignee => f.write_str("bookkeepers work only the tasks assigned to them"),
-            Self::FilingNotActive(status) => write!(f, "the filing is {status}; reopen it to change its tasks"),
-            Self::OnlyUploaderOrAdmin => f.write_str("only the uploader or an admin may delete a document"),
-            Self::ClientUserOwnClient => f.write_str("client users act within their own client"),
-            Self::NotAMemberOfClient => f.write_str("the user does not belong to the client"),
-            Self::ClientOwnerOnly => f.write_str("only the client's owner may do this"),
-            Self::PracticeInternalsHidden => f.write_str("practice internals are not shown to client users"),
-            Self::ClientUsersOnly => f.write_str("only the client's own users do this"),
-            Self::ConnectionParty => f.write_str("the user is a party to the connection"),
-            Self::ConnectionNotActive(state) => write!(f, "the connection is {state}, not active"),
-            Self::OutsidePartyHasNoClientScope => {
-                f.write_str("outside parties exchange files over connections and open no client")
-            }
-            Self::WrongResource(scope) => write!(f, "this action does not apply to a {scope:?} resource"),
+        match self.0 {
+            None => f.write_str("the practice has no engagement with the client"),
+            Some(state) => write!(f, "the practice's engagement with the client is {state}, not active"),
         }
     }
 }
@@ -684,10 +631,7 @@ impl fmt::Display for Decision {
             Outcome::NotFound => "deny (not found)",
             Outcome::Forbidden => "deny (forbidden)",
         };
-        match self.rule.product_rule() {
-            0 => write!(f, "{verdict}: {} [{}]", self.rule, self.rule.code()),
-            n => write!(f, "{verdict}: {} [rule {n}, {}]", self.rule, self.rule.code()),
-        }
+        write!(f, "{verdict}: {}", self.rule.cited())
     }
 }
 

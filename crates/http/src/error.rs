@@ -94,6 +94,7 @@ impl From<AppError> for Failure {
             message: error.to_string(),
             field: error.field().map(str::to_owned),
         };
+        crate::guard::note_rule(error.rule());
         match &error {
             AppError::Internal(detail) => tracing::error!(detail = %detail, "internal error"),
             AppError::Unavailable(detail) => tracing::warn!(detail = %detail, "backend unavailable"),

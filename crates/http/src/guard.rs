@@ -1,10 +1,13 @@
 //! Authentication, CSRF and layer 1 (the portal boundary), in front of every
-//! handler; and the security headers of every response.
+//! handler; the audit entry of every refused request (403 or 404), naming the
+//! domain rule that refused it where one did; and the security headers of
+//! every response.
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use ferry_app::{App, AppError, Authenticated, Principal, SecretToken};
-use ferry_domain::access::{Action, portal_boundary};
+use ferry_domain::access::{Action, Rule, portal_boundary};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::RemoteAddr;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
@@ -33,6 +36,28 @@ impl Caller {
     pub fn principal(&self) -> Result<Principal, Failure> {
         self.0.map(|a| a.principal).ok_or_else(|| Failure::from(AppError::Unauthenticated))
     }
+}
+
+tokio::task_local! {
+    /// The domain rule behind the error a handler answers with, for the
+    /// audit entry of a refusal (see [`note_rule`]).
+    static DECIDING_RULE: Cell<Option<Rule>>;
+}
+
+/// Notes the domain rule behind the error being answered (`None` when no
+/// rule decided it), for the guard to name in the refusal's audit entry.
+/// Every error answered goes through here ([`Failure`]'s `From<AppError>`);
+/// the last one noted is the answer's.
+pub(crate) fn note_rule(rule: Option<Rule>) {
+    // Outside a guarded request (the guard's own answers) there is nothing to note it for.
+    let _ = DECIDING_RULE.try_with(|noted| noted.set(rule));
+}
+
+/// What the audit entry of a refusal the domain decided says: the verdict,
+/// the rule cited (sentence, PRODUCT.md number, code) and the layer.
+fn decided_by(status: StatusCode, rule: Rule, layer: u8) -> String {
+    let verdict = if status == StatusCode::FORBIDDEN { "not allowed" } else { "out of scope" };
+    format!("{verdict}: {} (layer {layer})", rule.cited())
 }
 
 /// Where the request came from, for throttling.
@@ -132,28 +157,33 @@ impl<E: Endpoint> Endpoint for Guard<E> {
             }
             // Layer 1: the portal boundary, before any handler.
             if let Err(decision) = portal_boundary(&found.actor, action) {
-                let error = AppError::Forbidden { rule: decision.rule };
-                self.app.record_refusal(&found.principal, action, &error.to_string()).await;
-                return Ok(respond(Failure::from(error)));
+                let reason = decided_by(StatusCode::FORBIDDEN, decision.rule, 1);
+                self.app.record_refusal(&found.principal, action, &reason).await;
+                return Ok(respond(Failure::from(AppError::Forbidden { rule: decision.rule })));
             }
         }
         req.extensions_mut().insert(Caller(caller));
-        let response = self.inner.call(req).await.map(IntoResponse::into_response);
-        let mut response = match response {
-            Ok(response) => response,
-            Err(error) if error.is_from_response() => error.into_response(),
-            // Request parsing errors, unknown paths, wrong methods: the one error shape.
-            Err(error) => crate::error::catch_all(error).await,
-        };
+        let (rule, mut response) = DECIDING_RULE
+            .scope(Cell::new(None), async {
+                let response = match self.inner.call(req).await {
+                    Ok(response) => response.into_response(),
+                    Err(error) if error.is_from_response() => error.into_response(),
+                    // Request parsing errors, unknown paths, wrong methods: the one error shape.
+                    Err(error) => crate::error::catch_all(error).await,
+                };
+                (DECIDING_RULE.with(Cell::get), response)
+            })
+            .await;
         if let (Some(action), Some(found)) = (action, caller)
             && matches!(response.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
         {
-            let reason = if response.status() == StatusCode::FORBIDDEN {
-                "not allowed by the scope check (layer 2)"
-            } else {
-                "not found or out of scope (layer 2)"
+            let reason = match rule {
+                Some(rule) => decided_by(response.status(), rule, 2),
+                // Refused with no domain rule: an object that does not exist, a locked account.
+                None if response.status() == StatusCode::FORBIDDEN => "not allowed by the scope check (layer 2)".into(),
+                None => "not found or out of scope (layer 2)".into(),
             };
-            self.app.record_refusal(&found.principal, action, reason).await;
+            self.app.record_refusal(&found.principal, action, &reason).await;
         }
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         Ok(response)

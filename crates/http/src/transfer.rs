@@ -89,7 +89,7 @@ fn method_not_allowed(allowed: &'static str) -> Response {
 }
 
 fn uuid_param<T: std::str::FromStr>(req: &Request, name: &str, what: &'static str) -> Result<T, AppError> {
-    req.raw_path_param(name).and_then(|raw| raw.parse().ok()).ok_or(AppError::NotFound { what })
+    req.raw_path_param(name).and_then(|raw| raw.parse().ok()).ok_or(AppError::not_found(what))
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -555,3 +555,75 @@ fn path_for_people(template: &str, params: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// The audit entry of every refusal names the rule that decided it: layer 1
+/// (the portal boundary) before any handler, and layer 2 (`decide`) for a
+/// 404 as for a 403. A 404 no rule decided (nothing by that id) says so in
+/// words. The answers themselves do not name a hidden rule.
+#[tokio::test]
+async fn refusals_are_audited_naming_the_deciding_rule() {
+    use poem::http::StatusCode;
+    use serde_json::json;
+
+    let world = World::new().await;
+    let practice = format!("/practices/{}", world.id("P"));
+    let client = format!("/clients/{}", world.id("C1"));
+    let branding = json!({"colour": "#112233"});
+    let cases = [
+        (
+            Role::BookkeeperWithout,
+            Method::GET,
+            practice.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+            "not allowed: bookkeepers may only use the bookkeeper portal's operations",
+            "practice.view.refused",
+            "refused: not allowed: bookkeepers may only use the bookkeeper portal's operations \
+             [bookkeeper_portal_boundary] (layer 1)",
+        ),
+        (
+            Role::StaffAssigned,
+            Method::PATCH,
+            practice,
+            Some(&branding),
+            StatusCode::FORBIDDEN,
+            "not allowed: a practice staff may not do this",
+            "practice.edit.refused",
+            "refused: not allowed: a practice staff may not do this [rule 4, role_may_not] (layer 2)",
+        ),
+        (
+            Role::StaffUnassigned,
+            Method::GET,
+            client,
+            None,
+            StatusCode::NOT_FOUND,
+            "client not found",
+            "client.view.refused",
+            "refused: out of scope: the staff member is not assigned the client and holds no task on its active \
+             filings [rule 4, staff_not_assigned] (layer 2)",
+        ),
+        (
+            Role::Admin,
+            Method::GET,
+            "/filings/00000000-0000-0000-0000-000000000000".to_owned(),
+            None,
+            StatusCode::NOT_FOUND,
+            "filing not found",
+            "filing.view.refused",
+            "refused: not found or out of scope (layer 2)",
+        ),
+    ];
+    for (role, method, path, body, status, message, action, detail) in cases {
+        let answer = world.send(role, &method, &path, body).await;
+        assert_eq!(answer.status, status, "{method} {path} as {}: {}", role.name(), answer.text);
+        let code = if status == StatusCode::FORBIDDEN { "forbidden" } else { "not_found" };
+        assert_eq!(answer.json, json!({"code": code, "message": message}), "{method} {path} as {}", role.name());
+
+        let mut read = world.app.store().read().await.expect("a read transaction");
+        let entries = read.audit_entries(0, 1000).await.expect("the audit log");
+        let last = entries.last().expect("an audit entry").entry.clone();
+        assert_eq!(last.action, action, "{method} {path} as {}", role.name());
+        assert_eq!(last.detail, detail, "{method} {path} as {}", role.name());
+        assert_eq!(last.actor.map(|u| u.to_string()), Some(world.id(role.user_key().expect("signed in"))));
+    }
+}

@@ -191,8 +191,8 @@ impl Work {
                 let practice = self.practice_record(connection.practice).await?;
                 Ok(Route { practice, client: None, connection: Some(id), sender, recipients: chosen })
             }
-            (Actor::Outside { .. }, Destination::Client(_)) => Err(AppError::NotFound { what: "client" }),
-            (Actor::Client { .. }, Destination::Connection(_)) => Err(AppError::NotFound { what: "connection" }),
+            (Actor::Outside { .. }, Destination::Client(_)) => Err(AppError::not_found("client")),
+            (Actor::Client { .. }, Destination::Connection(_)) => Err(AppError::not_found("connection")),
             (Actor::Operator, _) => Err(AppError::Forbidden { rule: Rule::NotForThisKindOfUser }),
         }
     }

@@ -151,7 +151,7 @@ impl App {
         let user = work.user()?;
         let upload = match work.tx.upload(id).await? {
             Some(upload) if upload.upload.uploader == user => upload,
-            _ => return Err(AppError::NotFound { what: "upload" }),
+            _ => return Err(AppError::not_found("upload")),
         };
         let segments = work.tx.delete_upload(id).await?;
         Lease::of_upload(self, who, &upload).release_in(&mut work).await?;

@@ -41,7 +41,7 @@ pub fn check_limit(limit: Option<u32>) -> Result<(), Failure> {
 pub fn id<T: std::str::FromStr>(field: &str, raw: &str, in_path: bool) -> Result<T, Failure> {
     raw.trim().parse::<T>().map_err(|_| {
         if in_path {
-            Failure::from(ferry_app::AppError::NotFound { what: "object" })
+            Failure::from(ferry_app::AppError::not_found("object"))
         } else {
             Failure::invalid(field, format!("{field} is not a valid id"))
         }
