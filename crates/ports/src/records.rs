@@ -64,7 +64,7 @@ pub struct NewUser {
 }
 
 /// A stored user. The password hash never leaves the store except through
-/// [`crate::Tx::password_hash`].
+/// [`crate::store::PeopleStore::password_hash`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// Who.
@@ -263,7 +263,7 @@ pub struct AssignedTask {
     pub filing_kind: FilingKind,
     /// Its filing's client.
     pub client: ClientRecord,
-    /// The assignee's facts about that client, as [`crate::Tx::client_facts`] reads them.
+    /// The assignee's facts about that client, as [`crate::store::AccessStore::client_facts`] reads them.
     pub facts: ClientFacts,
 }
 

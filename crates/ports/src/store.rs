@@ -5,6 +5,19 @@
 //! mail — and commits. Dropping a transaction without committing rolls it
 //! back, so an error anywhere leaves nothing half-made.
 //!
+//! A transaction's methods come in one trait per aggregate, which [`Tx`]
+//! combines: [`PracticeStore`], [`PeopleStore`] (users, practice members,
+//! clients), [`ConsentStore`] (engagements, connections, client
+//! assignments), [`AccessStore`] (access facts), [`WorkStore`] (filings and
+//! tasks), [`SessionStore`] (tokens, sessions, sign-in throttling),
+//! [`QuotaStore`], [`DocumentStore`], [`TransferStore`] (transfers and
+//! resumable uploads), [`AuditStore`], [`OutboxStore`] (the mail outbox) and
+//! [`OperatorStore`] (ferry-admin's tools, housekeeping). A `dyn Tx` has
+//! every method of these traits without importing them (a trait object
+//! carries its supertraits' methods); on a concrete type, such as
+//! `ferry_store_sql::SqlTx` or a mock, bring them into scope with
+//! `use ferry_ports::store::prelude::*;`.
+//!
 //! Nothing here caches: every call reads the database, so access facts are
 //! always current (PRODUCT.md rule 6).
 
@@ -122,8 +135,12 @@ pub trait Store: Send + Sync {
     async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
 }
 
-/// One transaction. Every method reads or writes within it; nothing is
-/// visible to others until [`commit`](Tx::commit), and dropping it rolls back.
+/// One transaction: the methods of every aggregate trait it combines
+/// ([`PracticeStore`], [`PeopleStore`], [`ConsentStore`], [`AccessStore`],
+/// [`WorkStore`], [`SessionStore`], [`QuotaStore`], [`DocumentStore`],
+/// [`TransferStore`], [`AuditStore`], [`OutboxStore`], [`OperatorStore`]).
+/// Every method reads or writes within it; nothing is visible to others
+/// until [`commit`](Tx::commit), and dropping it rolls back.
 ///
 /// Unless a method says otherwise, its errors are [`StoreError::Unavailable`]
 /// when the database fails, [`StoreError::Finished`] after commit or
@@ -133,9 +150,22 @@ pub trait Store: Send + Sync {
 /// [`StoreError::Duplicate`]), the transaction is aborted: every later call
 /// returns [`StoreError::Aborted`] and only rollback (or drop) remains. Check
 /// first (`user_by_email`, ...) where a conflict is an expected outcome.
-#[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx:
+    PracticeStore
+    + PeopleStore
+    + ConsentStore
+    + AccessStore
+    + WorkStore
+    + SessionStore
+    + QuotaStore
+    + DocumentStore
+    + TransferStore
+    + AuditStore
+    + OutboxStore
+    + OperatorStore
+    + Send
+{
     /// Makes every change of this transaction visible, at once.
     ///
     /// # Errors
@@ -147,9 +177,15 @@ pub trait Tx: Send {
     /// # Errors
     /// [`StoreError::Unavailable`].
     async fn rollback(&mut self) -> Result<(), StoreError>;
+}
 
-    // Practices.
-
+/// Practices: the approval workflow, plans and branding.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PracticeStore: Send {
     /// Records a new, pending practice.
     ///
     /// # Errors
@@ -192,7 +228,15 @@ pub trait Tx: Send {
         status: Option<PracticeStatus>,
         page: &PageRequest,
     ) -> Result<Page<PracticeRecord>, StoreError>;
+}
 
+/// People: users, the members of practices, and clients with their users.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PeopleStore: Send {
     // Users.
 
     /// Records a new user.
@@ -286,7 +330,17 @@ pub trait Tx: Send {
 
     /// The users of a client, owner first.
     async fn client_members(&mut self, client: ClientId) -> Result<Vec<ClientMemberRecord>, StoreError>;
+}
 
+/// Consent and assignment: the engagements between practices and clients,
+/// the connections with outside parties, and which clients are assigned to
+/// which practice users.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ConsentStore: Send {
     // Engagements and connections.
 
     /// Records a new engagement.
@@ -380,9 +434,16 @@ pub trait Tx: Send {
 
     /// The clients assigned to a user.
     async fn assigned_clients(&mut self, user: UserId) -> Result<Vec<ClientId>, StoreError>;
+}
 
-    // Access facts.
-
+/// Access facts: what the domain needs to decide what a user may do with a
+/// client, gathered fresh on every call.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AccessStore: Send {
     /// The facts about one client for one user, in one indexed query.
     async fn client_facts(&mut self, user: UserId, client: ClientId) -> Result<ClientFacts, StoreError>;
 
@@ -394,9 +455,15 @@ pub trait Tx: Send {
     /// with the domain.
     async fn clients_for_user(&mut self, user: UserId, page: &PageRequest)
     -> Result<Page<ClientWithFacts>, StoreError>;
+}
 
-    // Filings and tasks.
-
+/// Work: filings, their tasks, checklists, time entries and comments.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WorkStore: Send {
     /// Records a new filing.
     ///
     /// # Errors
@@ -523,7 +590,15 @@ pub trait Tx: Send {
 
     /// A thread's comments, oldest first.
     async fn comments(&mut self, thread: Thread, page: &PageRequest) -> Result<Page<CommentRecord>, StoreError>;
+}
 
+/// Signing in: single-use tokens, sessions and sign-in throttling.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send {
     // Tokens and sessions.
 
     /// Stores a single-use token.
@@ -575,21 +650,17 @@ pub trait Tx: Send {
     /// Forgets every failure counted against `key` (after a successful
     /// sign-in, or when the operator lifts a lock).
     async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError>;
+}
 
-    // Housekeeping.
-
-    /// Deletes what can no longer be used: sessions that expired or were
-    /// ended at or before `at`, single-use tokens that expired or were used
-    /// at or before `at`, and sign-in failures from before `failures_before`
-    /// (the start of the longest throttling window). Returns how many of
-    /// each went.
-    async fn purge_expired(
-        &mut self,
-        at: OffsetDateTime,
-        failures_before: OffsetDateTime,
-    ) -> Result<PurgeReport, StoreError>;
-
-    // Quotas.
+/// Quotas: add-ons, atomic reservations of storage and throughput, usage
+/// and warnings (PRODUCT.md rule 8).
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait QuotaStore: Send {
+    // Add-ons, reservations and usage.
 
     /// Records a purchased add-on.
     ///
@@ -644,8 +715,61 @@ pub trait Tx: Send {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    // Documents.
+    // Reservations that follow a stream (a resumable upload, a body of
+    // unknown length): grown as bytes arrive, settled to what was moved.
 
+    /// Adds to an unexpired reservation, atomically like [`QuotaStore::reserve`]
+    /// (the extra bytes must fit), and moves its expiry to `expires_at`.
+    ///
+    /// # Errors
+    /// [`ReserveError::Exceeded`] naming the allowance and what is left
+    /// (nothing changes); [`StoreError::NotFound`] when the reservation
+    /// expired or is gone.
+    async fn grow_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), ReserveError>;
+
+    /// Gives back part of a reservation that will not be needed (the unused
+    /// rest of a request cut short), so that others may use it at once; its
+    /// expiry stays as it is.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it is gone, or holds fewer bytes than
+    /// `storage` or `throughput` (nothing changes).
+    async fn shrink_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+    ) -> Result<(), StoreError>;
+
+    /// Turns an unexpired reservation into usage of the bytes actually
+    /// moved (at most what it holds); the rest is given back.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when it expired, is gone, or holds fewer
+    /// bytes than `storage` or `throughput`.
+    async fn settle_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// Documents: committed files, their recipients and download receipts.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait DocumentStore: Send {
     /// Records a committed document and its recipients.
     ///
     /// # Errors
@@ -686,9 +810,16 @@ pub trait Tx: Send {
 
     /// The live documents of one transfer, in the order they were recorded.
     async fn list_documents_of_transfer(&mut self, id: BatchId) -> Result<Vec<DocumentRecord>, StoreError>;
+}
 
-    // Transfers and resumable uploads.
-
+/// Transfers (one send of files to chosen recipients) and the resumable
+/// uploads in progress.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TransferStore: Send {
     /// Records a transfer with its recipients.
     ///
     /// # Errors
@@ -751,62 +882,31 @@ pub trait Tx: Send {
 
     /// Uploads whose expiry is before `at`, oldest first, at most `limit`.
     async fn expired_uploads(&mut self, at: OffsetDateTime, limit: u32) -> Result<Vec<UploadRecord>, StoreError>;
+}
 
-    /// Adds to an unexpired reservation, atomically like [`Tx::reserve`]
-    /// (the extra bytes must fit), and moves its expiry to `expires_at`.
-    ///
-    /// # Errors
-    /// [`ReserveError::Exceeded`] naming the allowance and what is left
-    /// (nothing changes); [`StoreError::NotFound`] when the reservation
-    /// expired or is gone.
-    async fn grow_reservation(
-        &mut self,
-        id: ReservationId,
-        storage: Bytes,
-        throughput: Bytes,
-        at: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), ReserveError>;
-
-    /// Gives back part of a reservation that will not be needed (the unused
-    /// rest of a request cut short), so that others may use it at once; its
-    /// expiry stays as it is.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when it is gone, or holds fewer bytes than
-    /// `storage` or `throughput` (nothing changes).
-    async fn shrink_reservation(
-        &mut self,
-        id: ReservationId,
-        storage: Bytes,
-        throughput: Bytes,
-    ) -> Result<(), StoreError>;
-
-    /// Turns an unexpired reservation into usage of the bytes actually
-    /// moved (at most what it holds); the rest is given back.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when it expired, is gone, or holds fewer
-    /// bytes than `storage` or `throughput`.
-    async fn settle_reservation(
-        &mut self,
-        id: ReservationId,
-        storage: Bytes,
-        throughput: Bytes,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
-    // Audit.
-
+/// The tamper-evident audit log.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AuditStore: Send {
     /// Appends an entry to the tamper-evident audit log: it carries the hash
     /// of the entry before it.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<AuditRecord, StoreError>;
 
     /// Entries after `after_seq`, in order, at most `limit`.
     async fn audit_entries(&mut self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+}
 
-    // Mail outbox.
-
+/// The mail outbox (messages written in the transaction of the change they
+/// report, sent after it commits) and the client email log.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OutboxStore: Send {
     /// Queues a message, to be sent after this transaction commits; when it
     /// concerns a client it also appears in the client's email log.
     async fn enqueue_mail(&mut self, id: Uuid, mail: &OutgoingMail, at: OffsetDateTime) -> Result<(), StoreError>;
@@ -855,7 +955,16 @@ pub trait Tx: Send {
 
     /// A client's email log, newest first.
     async fn email_log(&mut self, client: ClientId, page: &PageRequest) -> Result<Page<EmailLogRecord>, StoreError>;
+}
 
+/// The operator tools (ferry-admin): lists and counts over the whole
+/// installation, storage accounts, audit exports and housekeeping.
+///
+/// Part of a [`Tx`]; unless a method says otherwise, its errors are those
+/// described there.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OperatorStore: Send {
     // Operator tools (ferry-admin).
 
     /// Users matching `filter`, in order of id.
@@ -906,4 +1015,26 @@ pub trait Tx: Send {
 
     /// The versions of the schema migrations applied to this database, in order.
     async fn applied_migrations(&mut self) -> Result<Vec<i64>, StoreError>;
+
+    // Housekeeping.
+
+    /// Deletes what can no longer be used: sessions that expired or were
+    /// ended at or before `at`, single-use tokens that expired or were used
+    /// at or before `at`, and sign-in failures from before `failures_before`
+    /// (the start of the longest throttling window). Returns how many of
+    /// each went.
+    async fn purge_expired(
+        &mut self,
+        at: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> Result<PurgeReport, StoreError>;
+}
+
+/// Every store trait, for `use ferry_ports::store::prelude::*;` where the
+/// methods are called on a concrete type (a `dyn Tx` needs no import).
+pub mod prelude {
+    pub use super::{
+        AccessStore, AuditStore, ConsentStore, DocumentStore, OperatorStore, OutboxStore, PeopleStore, PracticeStore,
+        QuotaStore, SessionStore, Store, TransferStore, Tx, WorkStore,
+    };
 }

@@ -85,66 +85,69 @@ impl AuditRow {
     }
 }
 
-pub(crate) async fn append_audit(tx: &mut SqlTx, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
-    // Appends take turns until their transactions end, so each reads the
-    // hash the one before it wrote: PostgreSQL through an advisory lock
-    // (this transaction runs at READ COMMITTED, so the read after the lock
-    // sees the last committed entry); SQLite through the write lock that
-    // BEGIN IMMEDIATE already holds.
-    on_each!(tx,
-        sqlite: |_c| Ok::<u64, sqlx::Error>(0),
-        postgres: |c| {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(CHAIN_LOCK)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected())
-        },
-    )
-    .map_err(map("audit chain lock"))?;
-    let last: Option<Vec<u8>> = on!(tx, |c| {
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(c).await
-    })
-    .map_err(map("audit log"))?;
-    let prev_hash = match last {
-        Some(bytes) => digest("audit hash", &bytes)?,
-        None => GENESIS,
-    };
-    // The entry as stored: its time to the microsecond.
-    let entry = AuditEntry { at: time(micros(entry.at))?, ..entry.clone() };
-    let hash = audit_hash(&prev_hash, &entry);
-    let seq: i64 = on!(tx, |c| {
-        sqlx::query_scalar(
-            "INSERT INTO audit_log (at, actor_id, action, practice_id, client_id, subject_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+#[async_trait]
+impl AuditStore for SqlTx {
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<AuditRecord, StoreError> {
+        // Appends take turns until their transactions end, so each reads the
+        // hash the one before it wrote: PostgreSQL through an advisory lock
+        // (this transaction runs at READ COMMITTED, so the read after the lock
+        // sees the last committed entry); SQLite through the write lock that
+        // BEGIN IMMEDIATE already holds.
+        on_each!(self,
+            sqlite: |_c| Ok::<u64, sqlx::Error>(0),
+            postgres: |c| {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CHAIN_LOCK)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected())
+            },
         )
-        .bind(micros(entry.at))
-        .bind(entry.actor.map(|a| a.as_uuid()))
-        .bind(entry.action.as_str())
-        .bind(entry.practice.map(|p| p.as_uuid()))
-        .bind(entry.client.map(|c| c.as_uuid()))
-        .bind(entry.subject)
-        .bind(entry.detail.as_str())
-        .bind(&prev_hash[..])
-        .bind(&hash[..])
-        .fetch_one(c)
-        .await
-    })
-    .map_err(map("audit entry"))?;
-    Ok(AuditRecord { seq, entry, prev_hash, hash })
-}
+        .map_err(map("audit chain lock"))?;
+        let last: Option<Vec<u8>> = on!(self, |c| {
+            sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(c).await
+        })
+        .map_err(map("audit log"))?;
+        let prev_hash = match last {
+            Some(bytes) => digest("audit hash", &bytes)?,
+            None => GENESIS,
+        };
+        // The entry as stored: its time to the microsecond.
+        let entry = AuditEntry { at: time(micros(entry.at))?, ..entry.clone() };
+        let hash = audit_hash(&prev_hash, &entry);
+        let seq: i64 = on!(self, |c| {
+            sqlx::query_scalar(
+                "INSERT INTO audit_log (at, actor_id, action, practice_id, client_id, subject_id, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+            )
+            .bind(micros(entry.at))
+            .bind(entry.actor.map(|a| a.as_uuid()))
+            .bind(entry.action.as_str())
+            .bind(entry.practice.map(|p| p.as_uuid()))
+            .bind(entry.client.map(|c| c.as_uuid()))
+            .bind(entry.subject)
+            .bind(entry.detail.as_str())
+            .bind(&prev_hash[..])
+            .bind(&hash[..])
+            .fetch_one(c)
+            .await
+        })
+        .map_err(map("audit entry"))?;
+        Ok(AuditRecord { seq, entry, prev_hash, hash })
+    }
 
-pub(crate) async fn audit_entries(tx: &mut SqlTx, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-    let rows: Vec<AuditRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT seq, at, actor_id, action, practice_id, client_id, subject_id, detail, prev_hash, hash \
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("audit log"))?;
-    rows.into_iter().map(AuditRow::into_record).collect()
+    async fn audit_entries(&mut self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows: Vec<AuditRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT seq, at, actor_id, action, practice_id, client_id, subject_id, detail, prev_hash, hash \
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("audit log"))?;
+        rows.into_iter().map(AuditRow::into_record).collect()
+    }
 }

@@ -56,13 +56,6 @@ SELECT e.state AS engagement_state, e.state_by AS engagement_by,
   LEFT JOIN practice_members m ON m.user_id = $1
   LEFT JOIN engagements e ON e.practice_id = m.practice_id AND e.client_id = $2";
 
-pub(crate) async fn client_facts(tx: &mut SqlTx, user: UserId, client: ClientId) -> Result<ClientFacts, StoreError> {
-    let row: FactsRow =
-        on!(tx, |c| sqlx::query_as(FACTS_SQL).bind(user.as_uuid()).bind(client.as_uuid()).fetch_one(c).await)
-            .map_err(map("client facts"))?;
-    row.into_facts(client)
-}
-
 #[derive(sqlx::FromRow)]
 struct ClientFactsRow {
     id: Uuid,
@@ -130,67 +123,77 @@ SELECT c.id, c.name, c.created_at, NULL AS engagement_state, NULL AS engagement_
  ORDER BY cm.client_id
  LIMIT $3";
 
-pub(crate) async fn clients_for_user(
-    tx: &mut SqlTx,
-    user: UserId,
-    page: &PageRequest,
-) -> Result<Page<ClientWithFacts>, StoreError> {
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    // Who is asking decides where the candidates come from. These narrow the
-    // candidates with the conditions of rule 4 so that a page is a page; the
-    // caller still decides each row with the domain, and the contract tests
-    // check that the two agree.
-    let Some(actor) = crate::people::actor(tx, user).await? else {
-        return Ok(Page { items: Vec::new(), next: None });
-    };
-    let rows: Vec<ClientFactsRow> = match actor {
-        Actor::Practice(member) if member.role == Role::Admin => {
-            let practice = member.practice.as_uuid();
-            on!(tx, |c| {
-                sqlx::query_as(ADMIN_CLIENTS_SQL)
-                    .bind(user.as_uuid())
-                    .bind(after)
-                    .bind(limit)
-                    .bind(practice)
-                    .fetch_all(c)
-                    .await
-            })
-        }
-        Actor::Practice(member) => {
-            let practice = member.practice.as_uuid();
-            let needs_task = member.role == Role::Bookkeeper;
-            on!(tx, |c| {
-                sqlx::query_as(WORKER_CLIENTS_SQL)
-                    .bind(user.as_uuid())
-                    .bind(after)
-                    .bind(limit)
-                    .bind(practice)
-                    .bind(needs_task)
-                    .fetch_all(c)
-                    .await
-            })
-        }
-        Actor::Client { .. } => on!(tx, |c| {
-            sqlx::query_as(MEMBER_CLIENTS_SQL).bind(user.as_uuid()).bind(after).bind(limit).fetch_all(c).await
-        }),
-        // The operator and outside parties open no client.
-        Actor::Operator | Actor::Outside { .. } => return Ok(Page { items: Vec::new(), next: None }),
+#[async_trait]
+impl AccessStore for SqlTx {
+    async fn client_facts(&mut self, user: UserId, client: ClientId) -> Result<ClientFacts, StoreError> {
+        let row: FactsRow =
+            on!(self, |c| sqlx::query_as(FACTS_SQL).bind(user.as_uuid()).bind(client.as_uuid()).fetch_one(c).await)
+                .map_err(map("client facts"))?;
+        row.into_facts(client)
     }
-    .map_err(map("clients for user"))?;
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let id = ClientId::from_uuid(row.id);
-            Ok(ClientWithFacts {
-                client: ClientRecord {
-                    id,
-                    name: parse("client name", &row.name, OrganisationName::parse)?,
-                    created_at: time(row.created_at)?,
-                },
-                facts: row.facts.into_facts(id)?,
+
+    async fn clients_for_user(
+        &mut self,
+        user: UserId,
+        page: &PageRequest,
+    ) -> Result<Page<ClientWithFacts>, StoreError> {
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        // Who is asking decides where the candidates come from. These narrow the
+        // candidates with the conditions of rule 4 so that a page is a page; the
+        // caller still decides each row with the domain, and the contract tests
+        // check that the two agree.
+        let Some(actor) = self.actor(user).await? else {
+            return Ok(Page { items: Vec::new(), next: None });
+        };
+        let rows: Vec<ClientFactsRow> = match actor {
+            Actor::Practice(member) if member.role == Role::Admin => {
+                let practice = member.practice.as_uuid();
+                on!(self, |c| {
+                    sqlx::query_as(ADMIN_CLIENTS_SQL)
+                        .bind(user.as_uuid())
+                        .bind(after)
+                        .bind(limit)
+                        .bind(practice)
+                        .fetch_all(c)
+                        .await
+                })
+            }
+            Actor::Practice(member) => {
+                let practice = member.practice.as_uuid();
+                let needs_task = member.role == Role::Bookkeeper;
+                on!(self, |c| {
+                    sqlx::query_as(WORKER_CLIENTS_SQL)
+                        .bind(user.as_uuid())
+                        .bind(after)
+                        .bind(limit)
+                        .bind(practice)
+                        .bind(needs_task)
+                        .fetch_all(c)
+                        .await
+                })
+            }
+            Actor::Client { .. } => on!(self, |c| {
+                sqlx::query_as(MEMBER_CLIENTS_SQL).bind(user.as_uuid()).bind(after).bind(limit).fetch_all(c).await
+            }),
+            // The operator and outside parties open no client.
+            Actor::Operator | Actor::Outside { .. } => return Ok(Page { items: Vec::new(), next: None }),
+        }
+        .map_err(map("clients for user"))?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let id = ClientId::from_uuid(row.id);
+                Ok(ClientWithFacts {
+                    client: ClientRecord {
+                        id,
+                        name: parse("client name", &row.name, OrganisationName::parse)?,
+                        created_at: time(row.created_at)?,
+                    },
+                    facts: row.facts.into_facts(id)?,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(page_of(items, page, |c| c.client.id.to_string()))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page_of(items, page, |c| c.client.id.to_string()))
+    }
 }

@@ -68,47 +68,6 @@ impl DocumentRow {
     }
 }
 
-pub(crate) async fn insert_document(tx: &mut SqlTx, document: &NewDocument) -> Result<(), StoreError> {
-    // The document row, then its recipients. A refused recipient (an unknown
-    // user, or the same one twice) aborts the transaction, so the document
-    // row is not kept either.
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO documents (id, batch_id, practice_id, client_id, connection_id, uploader_id, name, \
-             size, content_type, sha256, blob_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(document.id.as_uuid())
-        .bind(document.batch.as_uuid())
-        .bind(document.practice.as_uuid())
-        .bind(document.client.map(|id| id.as_uuid()))
-        .bind(document.connection.map(|id| id.as_uuid()))
-        .bind(document.uploader.as_uuid())
-        .bind(document.name.as_str())
-        .bind(bytes_column(document.size))
-        .bind(document.content_type.as_str())
-        .bind(&document.sha256[..])
-        .bind(document.blob_key.as_str())
-        .bind(micros(document.created_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("document"))?;
-    for recipient in &document.recipients {
-        on!(tx, |c| {
-            sqlx::query("INSERT INTO document_recipients (document_id, user_id) VALUES ($1, $2)")
-                .bind(document.id.as_uuid())
-                .bind(recipient.as_uuid())
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(map("document recipient"))?;
-    }
-    Ok(())
-}
-
 /// The recipients of the live documents of `client` whose ids lie between
 /// `low` and `high`, or of the one document `low` when `client` is `None`.
 async fn recipients(
@@ -125,42 +84,6 @@ async fn recipients(
         .map_err(map("document recipients"))
 }
 
-pub(crate) async fn document(tx: &mut SqlTx, id: DocumentId) -> Result<Option<DocumentRecord>, StoreError> {
-    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = $1 AND d.deleted_at IS NULL");
-    let row: Option<DocumentRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("document"))?;
-    let Some(row) = row else { return Ok(None) };
-    let recipients = recipients(tx, None, id.as_uuid(), id.as_uuid()).await?;
-    row.into_record(&recipients).map(Some)
-}
-
-pub(crate) async fn list_documents_of_client(
-    tx: &mut SqlTx,
-    client: ClientId,
-    page: &PageRequest,
-) -> Result<Page<DocumentRecord>, StoreError> {
-    // Newest first: ids are time-ordered (UUIDv7), so the keyset runs down
-    // the ids; the first page has no upper bound.
-    let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
-    let limit = fetch_limit(page);
-    let sql = format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents d \
-         WHERE d.client_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR d.id < $2) \
-         ORDER BY d.id DESC LIMIT $3"
-    );
-    let rows: Vec<DocumentRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(client.as_uuid()).bind(before).bind(limit).fetch_all(c).await)
-            .map_err(map("documents"))?;
-    // One more query fetches the recipients of the whole page (the extra
-    // row included, harmlessly).
-    let recipients = match (rows.last(), rows.first()) {
-        (Some(low), Some(high)) => recipients(tx, Some(client), low.id, high.id).await?,
-        _ => Vec::new(),
-    };
-    let records = rows.into_iter().map(|row| row.into_record(&recipients)).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |d| d.document.id.to_string()))
-}
-
 /// Whether `id` is a live document.
 async fn is_live(tx: &mut SqlTx, id: DocumentId) -> Result<bool, StoreError> {
     let found: Option<Uuid> = on!(tx, |c| {
@@ -173,75 +96,11 @@ async fn is_live(tx: &mut SqlTx, id: DocumentId) -> Result<bool, StoreError> {
     Ok(found.is_some())
 }
 
-pub(crate) async fn record_download(
-    tx: &mut SqlTx,
-    id: DocumentId,
-    user: UserId,
-    at: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    // Receipts are kept for recipients only. Someone else allowed to
-    // download (an admin of the practice in scope, the uploader) leaves no
-    // receipt: the answer is false and nothing is recorded. A deleted
-    // document is not found, as for every other read.
-    let first = on!(tx, |c| {
-        sqlx::query(
-            "UPDATE document_recipients SET first_downloaded_at = $1 \
-             WHERE document_id = $2 AND user_id = $3 AND first_downloaded_at IS NULL \
-             AND EXISTS (SELECT 1 FROM documents d WHERE d.id = $2 AND d.deleted_at IS NULL)",
-        )
-        .bind(micros(at))
-        .bind(id.as_uuid())
-        .bind(user.as_uuid())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("download"))?;
-    if first == 1 {
-        Ok(true)
-    } else if is_live(tx, id).await? {
-        Ok(false)
-    } else {
-        Err(StoreError::NotFound { entity: "document" })
-    }
-}
-
 /// What a deletion frees.
 #[derive(sqlx::FromRow)]
 pub(crate) struct DeletedRow {
     practice_id: Uuid,
     size: i64,
-}
-
-pub(crate) async fn delete_document(tx: &mut SqlTx, id: DocumentId, at: OffsetDateTime) -> Result<(), StoreError> {
-    let deleted: Option<DeletedRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "UPDATE documents SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING practice_id, size",
-        )
-        .bind(micros(at))
-        .bind(id.as_uuid())
-        .fetch_optional(c)
-        .await
-    })
-    .map_err(map("document"))?;
-    let Some(deleted) = deleted else { return Err(StoreError::NotFound { entity: "document" }) };
-    // Free the storage in the same transaction, never below zero (usage
-    // recorded before a repair may be short). No usage row means nothing is
-    // held, so there is nothing to free. The CASE is spelled the same on
-    // both engines (SQLite's MAX(a, b) is PostgreSQL's GREATEST).
-    on!(tx, |c| {
-        sqlx::query(
-            "UPDATE quota_usage SET used = CASE WHEN used > $1 THEN used - $1 ELSE 0 END \
-             WHERE practice_id = $2 AND kind = 'storage' AND period = ''",
-        )
-        .bind(deleted.size)
-        .bind(deleted.practice_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("storage usage"))?;
-    Ok(())
 }
 
 /// The recipients of the live documents whose ids lie between `low` and
@@ -267,54 +126,193 @@ async fn recipients_of_user(
         .map_err(map("document recipients"))
 }
 
-pub(crate) async fn list_documents_of_user(
-    tx: &mut SqlTx,
-    user: UserId,
-    mailbox: Mailbox,
-    page: &PageRequest,
-) -> Result<Page<DocumentRecord>, StoreError> {
-    let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
-    let limit = fetch_limit(page);
-    let sql = match mailbox {
-        // The recipient index leads: a user's received documents, newest first.
-        Mailbox::Inbox => format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM document_recipients m JOIN documents d ON d.id = m.document_id \
-             WHERE m.user_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR m.document_id < $2) \
-             ORDER BY m.document_id DESC LIMIT $3"
-        ),
-        Mailbox::Outbox => format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents d \
-             WHERE d.uploader_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR d.id < $2) \
-             ORDER BY d.id DESC LIMIT $3"
-        ),
-    };
-    let rows: Vec<DocumentRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(user.as_uuid()).bind(before).bind(limit).fetch_all(c).await)
-            .map_err(map("documents"))?;
-    let recipients = match (rows.last(), rows.first()) {
-        (Some(low), Some(high)) => recipients_of_user(tx, user, mailbox, low.id, high.id).await?,
-        _ => Vec::new(),
-    };
-    let records = rows.into_iter().map(|row| row.into_record(&recipients)).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |d| d.document.id.to_string()))
-}
+#[async_trait]
+impl DocumentStore for SqlTx {
+    async fn insert_document(&mut self, document: &NewDocument) -> Result<(), StoreError> {
+        // The document row, then its recipients. A refused recipient (an unknown
+        // user, or the same one twice) aborts the transaction, so the document
+        // row is not kept either.
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO documents (id, batch_id, practice_id, client_id, connection_id, uploader_id, name, \
+                 size, content_type, sha256, blob_key, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(document.id.as_uuid())
+            .bind(document.batch.as_uuid())
+            .bind(document.practice.as_uuid())
+            .bind(document.client.map(|id| id.as_uuid()))
+            .bind(document.connection.map(|id| id.as_uuid()))
+            .bind(document.uploader.as_uuid())
+            .bind(document.name.as_str())
+            .bind(bytes_column(document.size))
+            .bind(document.content_type.as_str())
+            .bind(&document.sha256[..])
+            .bind(document.blob_key.as_str())
+            .bind(micros(document.created_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("document"))?;
+        for recipient in &document.recipients {
+            on!(self, |c| {
+                sqlx::query("INSERT INTO document_recipients (document_id, user_id) VALUES ($1, $2)")
+                    .bind(document.id.as_uuid())
+                    .bind(recipient.as_uuid())
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected())
+            })
+            .map_err(map("document recipient"))?;
+        }
+        Ok(())
+    }
 
-pub(crate) async fn list_documents_of_transfer(tx: &mut SqlTx, id: BatchId) -> Result<Vec<DocumentRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY d.id"
-    );
-    let rows: Vec<DocumentRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_all(c).await).map_err(map("documents"))?;
-    let recipients: Vec<RecipientRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT r.document_id, r.user_id, r.first_downloaded_at FROM document_recipients r \
-             JOIN documents d ON d.id = r.document_id \
-             WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY r.document_id, r.user_id",
-        )
-        .bind(id.as_uuid())
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("document recipients"))?;
-    rows.into_iter().map(|row| row.into_record(&recipients)).collect()
+    async fn document(&mut self, id: DocumentId) -> Result<Option<DocumentRecord>, StoreError> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.id = $1 AND d.deleted_at IS NULL");
+        let row: Option<DocumentRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("document"))?;
+        let Some(row) = row else { return Ok(None) };
+        let recipients = recipients(self, None, id.as_uuid(), id.as_uuid()).await?;
+        row.into_record(&recipients).map(Some)
+    }
+
+    async fn list_documents_of_client(
+        &mut self,
+        client: ClientId,
+        page: &PageRequest,
+    ) -> Result<Page<DocumentRecord>, StoreError> {
+        // Newest first: ids are time-ordered (UUIDv7), so the keyset runs down
+        // the ids; the first page has no upper bound.
+        let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
+        let limit = fetch_limit(page);
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d \
+             WHERE d.client_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR d.id < $2) \
+             ORDER BY d.id DESC LIMIT $3"
+        );
+        let rows: Vec<DocumentRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(client.as_uuid()).bind(before).bind(limit).fetch_all(c).await)
+                .map_err(map("documents"))?;
+        // One more query fetches the recipients of the whole page (the extra
+        // row included, harmlessly).
+        let recipients = match (rows.last(), rows.first()) {
+            (Some(low), Some(high)) => recipients(self, Some(client), low.id, high.id).await?,
+            _ => Vec::new(),
+        };
+        let records = rows.into_iter().map(|row| row.into_record(&recipients)).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |d| d.document.id.to_string()))
+    }
+
+    async fn record_download(&mut self, id: DocumentId, user: UserId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        // Receipts are kept for recipients only. Someone else allowed to
+        // download (an admin of the practice in scope, the uploader) leaves no
+        // receipt: the answer is false and nothing is recorded. A deleted
+        // document is not found, as for every other read.
+        let first = on!(self, |c| {
+            sqlx::query(
+                "UPDATE document_recipients SET first_downloaded_at = $1 \
+                 WHERE document_id = $2 AND user_id = $3 AND first_downloaded_at IS NULL \
+                 AND EXISTS (SELECT 1 FROM documents d WHERE d.id = $2 AND d.deleted_at IS NULL)",
+            )
+            .bind(micros(at))
+            .bind(id.as_uuid())
+            .bind(user.as_uuid())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("download"))?;
+        if first == 1 {
+            Ok(true)
+        } else if is_live(self, id).await? {
+            Ok(false)
+        } else {
+            Err(StoreError::NotFound { entity: "document" })
+        }
+    }
+
+    async fn delete_document(&mut self, id: DocumentId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let deleted: Option<DeletedRow> = on!(self, |c| {
+            sqlx::query_as(
+                "UPDATE documents SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING practice_id, size",
+            )
+            .bind(micros(at))
+            .bind(id.as_uuid())
+            .fetch_optional(c)
+            .await
+        })
+        .map_err(map("document"))?;
+        let Some(deleted) = deleted else { return Err(StoreError::NotFound { entity: "document" }) };
+        // Free the storage in the same transaction, never below zero (usage
+        // recorded before a repair may be short). No usage row means nothing is
+        // held, so there is nothing to free. The CASE is spelled the same on
+        // both engines (SQLite's MAX(a, b) is PostgreSQL's GREATEST).
+        on!(self, |c| {
+            sqlx::query(
+                "UPDATE quota_usage SET used = CASE WHEN used > $1 THEN used - $1 ELSE 0 END \
+                 WHERE practice_id = $2 AND kind = 'storage' AND period = ''",
+            )
+            .bind(deleted.size)
+            .bind(deleted.practice_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("storage usage"))?;
+        Ok(())
+    }
+
+    async fn list_documents_of_user(
+        &mut self,
+        user: UserId,
+        mailbox: Mailbox,
+        page: &PageRequest,
+    ) -> Result<Page<DocumentRecord>, StoreError> {
+        let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
+        let limit = fetch_limit(page);
+        let sql = match mailbox {
+            // The recipient index leads: a user's received documents, newest first.
+            Mailbox::Inbox => format!(
+                "SELECT {DOCUMENT_COLUMNS} FROM document_recipients m JOIN documents d ON d.id = m.document_id \
+                 WHERE m.user_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR m.document_id < $2) \
+                 ORDER BY m.document_id DESC LIMIT $3"
+            ),
+            Mailbox::Outbox => format!(
+                "SELECT {DOCUMENT_COLUMNS} FROM documents d \
+                 WHERE d.uploader_id = $1 AND d.deleted_at IS NULL AND ($2 IS NULL OR d.id < $2) \
+                 ORDER BY d.id DESC LIMIT $3"
+            ),
+        };
+        let rows: Vec<DocumentRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(user.as_uuid()).bind(before).bind(limit).fetch_all(c).await)
+                .map_err(map("documents"))?;
+        let recipients = match (rows.last(), rows.first()) {
+            (Some(low), Some(high)) => recipients_of_user(self, user, mailbox, low.id, high.id).await?,
+            _ => Vec::new(),
+        };
+        let records = rows.into_iter().map(|row| row.into_record(&recipients)).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |d| d.document.id.to_string()))
+    }
+
+    async fn list_documents_of_transfer(&mut self, id: BatchId) -> Result<Vec<DocumentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY d.id"
+        );
+        let rows: Vec<DocumentRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_all(c).await).map_err(map("documents"))?;
+        let recipients: Vec<RecipientRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT r.document_id, r.user_id, r.first_downloaded_at FROM document_recipients r \
+                 JOIN documents d ON d.id = r.document_id \
+                 WHERE d.batch_id = $1 AND d.deleted_at IS NULL ORDER BY r.document_id, r.user_id",
+            )
+            .bind(id.as_uuid())
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("document recipients"))?;
+        rows.into_iter().map(|row| row.into_record(&recipients)).collect()
+    }
 }

@@ -8,6 +8,16 @@
 //! and turned into domain types on the way out; driver errors are turned into
 //! [`ferry_ports::StoreError`] so that no sqlx type crosses the port.
 //!
+//! `tx.rs` holds the plumbing: [`SqlTx`], the macros that run a query body
+//! on either engine, and commit and rollback. Each of the port's aggregate
+//! traits is implemented on [`SqlTx`] in its own module, next to its SQL:
+//! `practices.rs` ([`PracticeStore`](ferry_ports::store::PracticeStore)),
+//! `people.rs` (`PeopleStore`), `relations.rs` (`ConsentStore`), `facts.rs`
+//! (`AccessStore`), `work.rs` (`WorkStore`), `sessions.rs` (`SessionStore`),
+//! `quota.rs` (`QuotaStore`), `files.rs` (`DocumentStore`), `transfers.rs`
+//! (`TransferStore`), `audit.rs` (`AuditStore`), `mail.rs` (`OutboxStore`)
+//! and `admin.rs` (`OperatorStore`).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), ferry_ports::StoreError> {
 //! use ferry_ports::Store;
@@ -25,7 +35,6 @@ mod convert;
 mod error;
 mod facts;
 mod files;
-mod housekeeping;
 mod mail;
 mod people;
 mod practices;
@@ -33,7 +42,6 @@ mod prelude;
 mod quota;
 mod relations;
 mod sessions;
-mod throttle;
 mod transfers;
 mod tx;
 mod work;

@@ -72,167 +72,163 @@ impl EmailLogRow {
     }
 }
 
-pub(crate) async fn enqueue_mail(
-    tx: &mut SqlTx,
-    id: Uuid,
-    mail: &OutgoingMail,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO mail_outbox (id, to_email, subject, body_text, body_html, practice_id, client_id, status, \
-             attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)",
-        )
-        .bind(id)
-        .bind(mail.to.as_str())
-        .bind(mail.subject.as_str())
-        .bind(mail.text.as_str())
-        .bind(mail.html.as_str())
-        .bind(mail.practice.map(|p| p.as_uuid()))
-        .bind(mail.client.map(|c| c.as_uuid()))
-        .bind(micros(at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("outgoing mail"))?;
-    Ok(())
-}
-
-pub(crate) async fn claim_mail(
-    tx: &mut SqlTx,
-    at: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limit: u32,
-) -> Result<Vec<OutboxRecord>, StoreError> {
-    // Claiming moves the next attempt to the end of the lease: until then no
-    // other sender finds the message due. If this sender dies, the message
-    // falls due again when the lease runs out. On PostgreSQL, concurrent
-    // claimers skip each other's locked rows instead of waiting for them; on
-    // SQLite the write lock taken by BEGIN IMMEDIATE already serializes them.
-    let select = "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-                  ORDER BY created_at, id LIMIT $3";
-    let update = |lock: &str| {
-        format!(
-            "UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
-             WHERE id IN ({select}{lock}) RETURNING {OUTBOX_COLUMNS}"
-        )
-    };
-    let (sqlite_sql, postgres_sql) = (update(""), update(" FOR UPDATE SKIP LOCKED"));
-    let (lease, due, limit) = (micros(lease_until), micros(at), i64::from(limit));
-    let rows: Vec<OutboxRow> = on_each!(tx,
-        sqlite: |c| sqlx::query_as(&sqlite_sql).bind(lease).bind(due).bind(limit).fetch_all(c).await,
-        postgres: |c| sqlx::query_as(&postgres_sql).bind(lease).bind(due).bind(limit).fetch_all(c).await,
-    )
-    .map_err(map("outgoing mail"))?;
-    let mut records = rows.into_iter().map(OutboxRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    // RETURNING promises no order: oldest first, as selected.
-    records.sort_by_key(|r| (r.created_at, r.id));
-    Ok(records)
-}
-
-pub(crate) async fn mark_mail_sent(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'")
+#[async_trait]
+impl OutboxStore for SqlTx {
+    async fn enqueue_mail(&mut self, id: Uuid, mail: &OutgoingMail, at: OffsetDateTime) -> Result<(), StoreError> {
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO mail_outbox (id, to_email, subject, body_text, body_html, practice_id, client_id, status, \
+                 attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)",
+            )
+            .bind(id)
+            .bind(mail.to.as_str())
+            .bind(mail.subject.as_str())
+            .bind(mail.text.as_str())
+            .bind(mail.html.as_str())
+            .bind(mail.practice.map(|p| p.as_uuid()))
+            .bind(mail.client.map(|c| c.as_uuid()))
             .bind(micros(at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("outgoing mail"))?;
+        Ok(())
+    }
+
+    async fn claim_mail(
+        &mut self,
+        at: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        // Claiming moves the next attempt to the end of the lease: until then no
+        // other sender finds the message due. If this sender dies, the message
+        // falls due again when the lease runs out. On PostgreSQL, concurrent
+        // claimers skip each other's locked rows instead of waiting for them; on
+        // SQLite the write lock taken by BEGIN IMMEDIATE already serializes them.
+        let select = "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                      ORDER BY created_at, id LIMIT $3";
+        let update = |lock: &str| {
+            format!(
+                "UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
+                 WHERE id IN ({select}{lock}) RETURNING {OUTBOX_COLUMNS}"
+            )
+        };
+        let (sqlite_sql, postgres_sql) = (update(""), update(" FOR UPDATE SKIP LOCKED"));
+        let (lease, due, limit) = (micros(lease_until), micros(at), i64::from(limit));
+        let rows: Vec<OutboxRow> = on_each!(self,
+            sqlite: |c| sqlx::query_as(&sqlite_sql).bind(lease).bind(due).bind(limit).fetch_all(c).await,
+            postgres: |c| sqlx::query_as(&postgres_sql).bind(lease).bind(due).bind(limit).fetch_all(c).await,
+        )
+        .map_err(map("outgoing mail"))?;
+        let mut records = rows.into_iter().map(OutboxRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        // RETURNING promises no order: oldest first, as selected.
+        records.sort_by_key(|r| (r.created_at, r.id));
+        Ok(records)
+    }
+
+    async fn mark_mail_sent(&mut self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE mail_outbox SET status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'")
+                .bind(micros(at))
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("outgoing mail"))?;
+        // A message that exists but is no longer pending (sent, or given up) was
+        // settled already: a late report must not change it.
+        moved(self, changed, "mail_outbox", id, "outgoing mail").await
+    }
+
+    async fn mark_mail_failed(
+        &mut self,
+        id: Uuid,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        // With a retry time the message stays pending and falls due then;
+        // without one it is given up. The attempt was counted when it was claimed.
+        let changed = on!(self, |c| {
+            sqlx::query(
+                "UPDATE mail_outbox SET last_error = $1, \
+                 status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
+                 next_attempt_at = COALESCE($2, next_attempt_at) \
+                 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(error)
+            .bind(retry_at.map(micros))
             .bind(id)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("outgoing mail"))?;
-    // A message that exists but is no longer pending (sent, or given up) was
-    // settled already: a late report must not change it.
-    moved(tx, changed, "mail_outbox", id, "outgoing mail").await
-}
-
-pub(crate) async fn mark_mail_failed(
-    tx: &mut SqlTx,
-    id: Uuid,
-    error: &str,
-    retry_at: Option<OffsetDateTime>,
-) -> Result<(), StoreError> {
-    // With a retry time the message stays pending and falls due then;
-    // without one it is given up. The attempt was counted when it was claimed.
-    let changed = on!(tx, |c| {
-        sqlx::query(
-            "UPDATE mail_outbox SET last_error = $1, \
-             status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
-             next_attempt_at = COALESCE($2, next_attempt_at) \
-             WHERE id = $3 AND status = 'pending'",
-        )
-        .bind(error)
-        .bind(retry_at.map(micros))
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("outgoing mail"))?;
-    // A message that exists but is no longer pending (sent, or given up) was
-    // settled already: a late report must not change it.
-    moved(tx, changed, "mail_outbox", id, "outgoing mail").await
-}
-
-pub(crate) async fn retry_failed_mail(tx: &mut SqlTx, id: Option<Uuid>, at: OffsetDateTime) -> Result<u64, StoreError> {
-    // A failed message is settled and leased by nobody (a sender settles a
-    // message only while its lease lasts), so putting it back races no send.
-    // Due at `at` with no attempts, it is claimed like a new message; the
-    // last error stays until the next try replaces it.
-    const SET: &str = "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1 \
-                       WHERE status = 'failed'";
-    let due = micros(at);
-    match id {
-        Some(id) => {
-            let sql = format!("{SET} AND id = $2");
-            let changed = on!(tx, |c| sqlx::query(&sql).bind(due).bind(id).execute(c).await.map(|r| r.rows_affected()))
-                .map_err(map("failed mail"))?;
-            // Unknown, pending and sent alike: there is no failed message to retry.
-            found(changed, "failed mail")?;
-            Ok(changed)
-        }
-        None => on!(tx, |c| sqlx::query(SET).bind(due).execute(c).await.map(|r| r.rows_affected()))
-            .map_err(map("failed mail")),
+        })
+        .map_err(map("outgoing mail"))?;
+        // A message that exists but is no longer pending (sent, or given up) was
+        // settled already: a late report must not change it.
+        moved(self, changed, "mail_outbox", id, "outgoing mail").await
     }
-}
 
-pub(crate) async fn list_outbox(
-    tx: &mut SqlTx,
-    status: OutboxStatus,
-    page: &PageRequest,
-) -> Result<Page<OutboxRecord>, StoreError> {
-    // Oldest first: ids are time-ordered (UUIDv7).
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    let sql = format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3");
-    let rows: Vec<OutboxRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(status.as_str()).bind(after).bind(limit).fetch_all(c).await)
-            .map_err(map("outbox"))?;
-    let records = rows.into_iter().map(OutboxRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |r| r.id.to_string()))
-}
+    async fn retry_failed_mail(&mut self, id: Option<Uuid>, at: OffsetDateTime) -> Result<u64, StoreError> {
+        // A failed message is settled and leased by nobody (a sender settles a
+        // message only while its lease lasts), so putting it back races no send.
+        // Due at `at` with no attempts, it is claimed like a new message; the
+        // last error stays until the next try replaces it.
+        const SET: &str = "UPDATE mail_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1 \
+                           WHERE status = 'failed'";
+        let due = micros(at);
+        match id {
+            Some(id) => {
+                let sql = format!("{SET} AND id = $2");
+                let changed =
+                    on!(self, |c| sqlx::query(&sql).bind(due).bind(id).execute(c).await.map(|r| r.rows_affected()))
+                        .map_err(map("failed mail"))?;
+                // Unknown, pending and sent alike: there is no failed message to retry.
+                found(changed, "failed mail")?;
+                Ok(changed)
+            }
+            None => on!(self, |c| sqlx::query(SET).bind(due).execute(c).await.map(|r| r.rows_affected()))
+                .map_err(map("failed mail")),
+        }
+    }
 
-pub(crate) async fn email_log(
-    tx: &mut SqlTx,
-    client: ClientId,
-    page: &PageRequest,
-) -> Result<Page<EmailLogRecord>, StoreError> {
-    // Newest first: the keyset runs down the time-ordered ids; the first
-    // page has no upper bound.
-    let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
-    let limit = fetch_limit(page);
-    let rows: Vec<EmailLogRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT id, practice_id, client_id, to_email, subject, created_at FROM mail_outbox \
-             WHERE client_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-        )
-        .bind(client.as_uuid())
-        .bind(before)
-        .bind(limit)
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("email log"))?;
-    let records = rows.into_iter().map(EmailLogRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |r| r.outbox_id.to_string()))
+    async fn list_outbox(
+        &mut self,
+        status: OutboxStatus,
+        page: &PageRequest,
+    ) -> Result<Page<OutboxRecord>, StoreError> {
+        // Oldest first: ids are time-ordered (UUIDv7).
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        let sql =
+            format!("SELECT {OUTBOX_COLUMNS} FROM mail_outbox WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let rows: Vec<OutboxRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(status.as_str()).bind(after).bind(limit).fetch_all(c).await)
+                .map_err(map("outbox"))?;
+        let records = rows.into_iter().map(OutboxRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |r| r.id.to_string()))
+    }
+
+    async fn email_log(&mut self, client: ClientId, page: &PageRequest) -> Result<Page<EmailLogRecord>, StoreError> {
+        // Newest first: the keyset runs down the time-ordered ids; the first
+        // page has no upper bound.
+        let before = if page.after.is_some() { Some(cursor_id(page)?) } else { None };
+        let limit = fetch_limit(page);
+        let rows: Vec<EmailLogRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT id, practice_id, client_id, to_email, subject, created_at FROM mail_outbox \
+                 WHERE client_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+            )
+            .bind(client.as_uuid())
+            .bind(before)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("email log"))?;
+        let records = rows.into_iter().map(EmailLogRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |r| r.outbox_id.to_string()))
+    }
 }

@@ -54,102 +54,105 @@ pub(crate) fn bytes_column(bytes: ferry_domain::quota::Bytes) -> i64 {
     i64::try_from(bytes.get()).unwrap_or(i64::MAX)
 }
 
-pub(crate) async fn insert_practice(tx: &mut SqlTx, practice: &NewPractice) -> Result<(), StoreError> {
-    let at = micros(practice.created_at);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO practices (id, name, status, seat_limit, storage_allowance, throughput_allowance, \
-             created_at, status_changed_at) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $6)",
-        )
-        .bind(practice.id.as_uuid())
-        .bind(practice.name.as_str())
-        .bind(i64::from(practice.plan.seat_limit))
-        .bind(bytes_column(practice.plan.storage))
-        .bind(bytes_column(practice.plan.throughput))
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("practice"))?;
-    Ok(())
-}
-
-pub(crate) async fn practice(tx: &mut SqlTx, id: PracticeId) -> Result<Option<PracticeRecord>, StoreError> {
-    let sql = format!("SELECT {PRACTICE_COLUMNS} FROM practices WHERE id = $1");
-    let row: Option<PracticeRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("practice"))?;
-    row.map(PracticeRow::into_record).transpose()
-}
-
-pub(crate) async fn set_practice_status(
-    tx: &mut SqlTx,
-    id: PracticeId,
-    from: PracticeStatus,
-    to: PracticeStatus,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    // A conditional update: it changes the row only if nobody else moved it first.
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE practices SET status = $1, status_changed_at = $2 WHERE id = $3 AND status = $4")
-            .bind(to.as_str())
-            .bind(micros(at))
-            .bind(id.as_uuid())
-            .bind(from.as_str())
+#[async_trait]
+impl PracticeStore for SqlTx {
+    async fn insert_practice(&mut self, practice: &NewPractice) -> Result<(), StoreError> {
+        let at = micros(practice.created_at);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO practices (id, name, status, seat_limit, storage_allowance, throughput_allowance, \
+                 created_at, status_changed_at) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $6)",
+            )
+            .bind(practice.id.as_uuid())
+            .bind(practice.name.as_str())
+            .bind(i64::from(practice.plan.seat_limit))
+            .bind(bytes_column(practice.plan.storage))
+            .bind(bytes_column(practice.plan.throughput))
+            .bind(at)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("practice status"))?;
-    moved(tx, changed, "practices", id.as_uuid(), "practice").await
-}
+        })
+        .map_err(map("practice"))?;
+        Ok(())
+    }
 
-pub(crate) async fn set_plan(tx: &mut SqlTx, id: PracticeId, plan: Plan) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query(
-            "UPDATE practices SET seat_limit = $1, storage_allowance = $2, throughput_allowance = $3 WHERE id = $4",
-        )
-        .bind(i64::from(plan.seat_limit))
-        .bind(bytes_column(plan.storage))
-        .bind(bytes_column(plan.throughput))
-        .bind(id.as_uuid())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("plan"))?;
-    found(changed, "practice")
-}
+    async fn practice(&mut self, id: PracticeId) -> Result<Option<PracticeRecord>, StoreError> {
+        let sql = format!("SELECT {PRACTICE_COLUMNS} FROM practices WHERE id = $1");
+        let row: Option<PracticeRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("practice"))?;
+        row.map(PracticeRow::into_record).transpose()
+    }
 
-pub(crate) async fn set_branding(tx: &mut SqlTx, id: PracticeId, branding: &Branding) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE practices SET display_name = $1, colour = $2, portal_url = $3 WHERE id = $4")
-            .bind(branding.display_name.as_ref().map(OrganisationName::as_str))
-            .bind(branding.colour.as_ref().map(Colour::as_str))
-            .bind(branding.portal_url.as_ref().map(PortalUrl::as_str))
+    async fn set_practice_status(
+        &mut self,
+        id: PracticeId,
+        from: PracticeStatus,
+        to: PracticeStatus,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // A conditional update: it changes the row only if nobody else moved it first.
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE practices SET status = $1, status_changed_at = $2 WHERE id = $3 AND status = $4")
+                .bind(to.as_str())
+                .bind(micros(at))
+                .bind(id.as_uuid())
+                .bind(from.as_str())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("practice status"))?;
+        moved(self, changed, "practices", id.as_uuid(), "practice").await
+    }
+
+    async fn set_plan(&mut self, id: PracticeId, plan: Plan) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query(
+                "UPDATE practices SET seat_limit = $1, storage_allowance = $2, throughput_allowance = $3 WHERE id = $4",
+            )
+            .bind(i64::from(plan.seat_limit))
+            .bind(bytes_column(plan.storage))
+            .bind(bytes_column(plan.throughput))
             .bind(id.as_uuid())
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("branding"))?;
-    found(changed, "practice")
-}
+        })
+        .map_err(map("plan"))?;
+        found(changed, "practice")
+    }
 
-pub(crate) async fn list_practices(
-    tx: &mut SqlTx,
-    status: Option<PracticeStatus>,
-    page: &PageRequest,
-) -> Result<Page<PracticeRecord>, StoreError> {
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    let sql = format!(
-        "SELECT {PRACTICE_COLUMNS} FROM practices WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3"
-    );
-    let rows: Vec<PracticeRow> = on!(tx, |c| {
-        sqlx::query_as(&sql).bind(status.map(PracticeStatus::as_str)).bind(after).bind(limit).fetch_all(c).await
-    })
-    .map_err(map("practices"))?;
-    let records = rows.into_iter().map(PracticeRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |p| p.id.to_string()))
+    async fn set_branding(&mut self, id: PracticeId, branding: &Branding) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE practices SET display_name = $1, colour = $2, portal_url = $3 WHERE id = $4")
+                .bind(branding.display_name.as_ref().map(OrganisationName::as_str))
+                .bind(branding.colour.as_ref().map(Colour::as_str))
+                .bind(branding.portal_url.as_ref().map(PortalUrl::as_str))
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("branding"))?;
+        found(changed, "practice")
+    }
+
+    async fn list_practices(
+        &mut self,
+        status: Option<PracticeStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<PracticeRecord>, StoreError> {
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        let sql = format!(
+            "SELECT {PRACTICE_COLUMNS} FROM practices WHERE ($1 IS NULL OR status = $1) AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<PracticeRow> = on!(self, |c| {
+            sqlx::query_as(&sql).bind(status.map(PracticeStatus::as_str)).bind(after).bind(limit).fetch_all(c).await
+        })
+        .map_err(map("practices"))?;
+        let records = rows.into_iter().map(PracticeRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |p| p.id.to_string()))
+    }
 }

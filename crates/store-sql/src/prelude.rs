@@ -1,5 +1,6 @@
 //! The names every repository module uses.
 
+pub(crate) use async_trait::async_trait;
 pub(crate) use ferry_domain::access::ClientFacts;
 pub(crate) use ferry_domain::consent::ConsentState;
 pub(crate) use ferry_domain::ids::{
@@ -19,6 +20,7 @@ pub(crate) use ferry_ports::records::{
     SessionRecord, TaskRecord, Thread, ThrottleKey, TimeEntryRecord, TokenHash, TokenPurpose, UserRecord,
 };
 pub(crate) use ferry_ports::store::ReserveError;
+pub(crate) use ferry_ports::store::prelude::*;
 pub(crate) use time::{Date, OffsetDateTime};
 pub(crate) use uuid::Uuid;
 

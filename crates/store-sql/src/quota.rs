@@ -34,48 +34,6 @@ impl AddOnRow {
     }
 }
 
-pub(crate) async fn insert_add_on(tx: &mut SqlTx, add_on: &AddOnRecord) -> Result<(), StoreError> {
-    let a = &add_on.add_on;
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO add_ons (id, practice_id, kind, amount, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(a.id.as_uuid())
-        .bind(add_on.practice.as_uuid())
-        .bind(a.kind.as_str())
-        .bind(bytes_column(a.amount))
-        .bind(micros(a.starts))
-        .bind(micros(a.ends))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("add-on"))?;
-    Ok(())
-}
-
-pub(crate) async fn add_ons(tx: &mut SqlTx, practice: PracticeId) -> Result<Vec<AddOnRecord>, StoreError> {
-    let rows: Vec<AddOnRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT id, practice_id, kind, amount, starts_at, ends_at FROM add_ons \
-             WHERE practice_id = $1 ORDER BY starts_at, id",
-        )
-        .bind(practice.as_uuid())
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("add-ons"))?;
-    rows.into_iter().map(AddOnRow::into_record).collect()
-}
-
-pub(crate) async fn remove_add_on(tx: &mut SqlTx, id: AddOnId) -> Result<(), StoreError> {
-    let removed = on!(tx, |c| {
-        sqlx::query("DELETE FROM add_ons WHERE id = $1").bind(id.as_uuid()).execute(c).await.map(|r| r.rows_affected())
-    })
-    .map_err(map("add-on"))?;
-    found(removed, "add-on")
-}
-
 /// Everything a reservation check needs about one practice at one moment.
 #[derive(sqlx::FromRow)]
 struct UsageRow {
@@ -121,7 +79,7 @@ async fn allowances(
     at: OffsetDateTime,
 ) -> Result<[AllowanceUsage; 2], StoreError> {
     let row = usage_row(tx, practice, at).await?.ok_or(StoreError::NotFound { entity: "practice" })?;
-    let add_ons: Vec<AddOn> = add_ons(tx, practice).await?.into_iter().map(|r| r.add_on).collect();
+    let add_ons: Vec<AddOn> = tx.add_ons(practice).await?.into_iter().map(|r| r.add_on).collect();
     // The plan's seat limit plays no part here; only its base allowances do.
     let plan = ferry_domain::practice::Plan {
         seat_limit: 0,
@@ -142,45 +100,6 @@ async fn allowances(
         entry(AllowanceKind::Storage, row.storage_used, row.storage_reserved)?,
         entry(AllowanceKind::Throughput, row.throughput_used, row.throughput_reserved)?,
     ])
-}
-
-pub(crate) async fn reserve(tx: &mut SqlTx, request: &ReservationRequest) -> Result<(), ReserveError> {
-    // Serialize reservations of this practice. On SQLite the transaction
-    // already holds the database's write lock (BEGIN IMMEDIATE).
-    on_each!(tx,
-        sqlite: |_c| Ok::<(), sqlx::Error>(()),
-        postgres: |c| sqlx::query("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
-            .bind(request.practice.as_uuid())
-            .fetch_optional(c)
-            .await
-            .map(|_| ()),
-    )
-    .map_err(map("practice lock"))?;
-    let [storage, throughput] = allowances(tx, request.practice, request.at).await?;
-    for (asked, state) in [(request.storage, storage), (request.throughput, throughput)] {
-        if asked > Bytes::ZERO {
-            check_reservation(state.kind, asked, state.usage, state.limit)?;
-        }
-    }
-    let month = UsageMonth::containing(request.at).key();
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO quota_reservations (id, practice_id, storage, throughput, period, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(request.id.0)
-        .bind(request.practice.as_uuid())
-        .bind(bytes_column(request.storage))
-        .bind(bytes_column(request.throughput))
-        .bind(&month)
-        .bind(micros(request.at))
-        .bind(micros(request.expires_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("reservation"))?;
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -230,17 +149,6 @@ async fn add_usage(
     Ok(())
 }
 
-pub(crate) async fn commit_reservation(tx: &mut SqlTx, id: ReservationId) -> Result<(), StoreError> {
-    let held = take_reservation(tx, id).await?;
-    if held.storage > 0 {
-        add_usage(tx, held.practice_id, AllowanceKind::Storage, "", held.storage).await?;
-    }
-    if held.throughput > 0 {
-        add_usage(tx, held.practice_id, AllowanceKind::Throughput, &held.period, held.throughput).await?;
-    }
-    Ok(())
-}
-
 /// Takes the practice's reservation lock (see the module documentation).
 async fn lock_practice(tx: &mut SqlTx, practice: Uuid) -> Result<(), StoreError> {
     on_each!(tx,
@@ -267,134 +175,229 @@ async fn live_reservation_practice(tx: &mut SqlTx, id: ReservationId, at: Offset
     practice.ok_or(StoreError::NotFound { entity: "reservation" })
 }
 
-pub(crate) async fn grow_reservation(
-    tx: &mut SqlTx,
-    id: ReservationId,
-    storage: Bytes,
-    throughput: Bytes,
-    at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-) -> Result<(), ReserveError> {
-    let practice = live_reservation_practice(tx, id, at).await?;
-    lock_practice(tx, practice).await?;
-    let [storage_state, throughput_state] = allowances(tx, PracticeId::from_uuid(practice), at).await?;
-    for (asked, state) in [(storage, storage_state), (throughput, throughput_state)] {
-        if asked > Bytes::ZERO {
-            check_reservation(state.kind, asked, state.usage, state.limit)?;
+#[async_trait]
+impl QuotaStore for SqlTx {
+    async fn insert_add_on(&mut self, add_on: &AddOnRecord) -> Result<(), StoreError> {
+        let a = &add_on.add_on;
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO add_ons (id, practice_id, kind, amount, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(a.id.as_uuid())
+            .bind(add_on.practice.as_uuid())
+            .bind(a.kind.as_str())
+            .bind(bytes_column(a.amount))
+            .bind(micros(a.starts))
+            .bind(micros(a.ends))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("add-on"))?;
+        Ok(())
+    }
+
+    async fn add_ons(&mut self, practice: PracticeId) -> Result<Vec<AddOnRecord>, StoreError> {
+        let rows: Vec<AddOnRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT id, practice_id, kind, amount, starts_at, ends_at FROM add_ons \
+                 WHERE practice_id = $1 ORDER BY starts_at, id",
+            )
+            .bind(practice.as_uuid())
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("add-ons"))?;
+        rows.into_iter().map(AddOnRow::into_record).collect()
+    }
+
+    async fn remove_add_on(&mut self, id: AddOnId) -> Result<(), StoreError> {
+        let removed = on!(self, |c| {
+            sqlx::query("DELETE FROM add_ons WHERE id = $1")
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("add-on"))?;
+        found(removed, "add-on")
+    }
+
+    async fn reserve(&mut self, request: &ReservationRequest) -> Result<(), ReserveError> {
+        // Serialize reservations of this practice. On SQLite the transaction
+        // already holds the database's write lock (BEGIN IMMEDIATE).
+        on_each!(self,
+            sqlite: |_c| Ok::<(), sqlx::Error>(()),
+            postgres: |c| sqlx::query("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
+                .bind(request.practice.as_uuid())
+                .fetch_optional(c)
+                .await
+                .map(|_| ()),
+        )
+        .map_err(map("practice lock"))?;
+        let [storage, throughput] = allowances(self, request.practice, request.at).await?;
+        for (asked, state) in [(request.storage, storage), (request.throughput, throughput)] {
+            if asked > Bytes::ZERO {
+                check_reservation(state.kind, asked, state.usage, state.limit)?;
+            }
         }
+        let month = UsageMonth::containing(request.at).key();
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO quota_reservations (id, practice_id, storage, throughput, period, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(request.id.0)
+            .bind(request.practice.as_uuid())
+            .bind(bytes_column(request.storage))
+            .bind(bytes_column(request.throughput))
+            .bind(&month)
+            .bind(micros(request.at))
+            .bind(micros(request.expires_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("reservation"))?;
+        Ok(())
     }
-    let changed = on!(tx, |c| {
-        sqlx::query(
-            "UPDATE quota_reservations SET storage = storage + $1, throughput = throughput + $2, expires_at = $3 \
-             WHERE id = $4 AND expires_at > $5",
-        )
-        .bind(bytes_column(storage))
-        .bind(bytes_column(throughput))
-        .bind(micros(expires_at))
-        .bind(id.0)
-        .bind(micros(at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("reservation"))?;
-    found(changed, "reservation")?;
-    Ok(())
-}
 
-pub(crate) async fn shrink_reservation(
-    tx: &mut SqlTx,
-    id: ReservationId,
-    storage: Bytes,
-    throughput: Bytes,
-) -> Result<(), StoreError> {
-    // Giving bytes back cannot push anyone past an allowance: no lock on
-    // the practice is needed, and the guard on the row keeps it from
-    // going below zero.
-    let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
-    let changed = on!(tx, |c| {
-        sqlx::query(
-            "UPDATE quota_reservations SET storage = storage - $1, throughput = throughput - $2 \
-             WHERE id = $3 AND storage >= $1 AND throughput >= $2",
-        )
-        .bind(storage)
-        .bind(throughput)
-        .bind(id.0)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("reservation"))?;
-    found(changed, "reservation")
-}
-
-pub(crate) async fn settle_reservation(
-    tx: &mut SqlTx,
-    id: ReservationId,
-    storage: Bytes,
-    throughput: Bytes,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    // An expired reservation no longer holds its bytes (reservations of
-    // others may have used them): it cannot be settled, even before a sweep.
-    live_reservation_practice(tx, id, at).await?;
-    let held = take_reservation(tx, id).await?;
-    let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
-    if storage > held.storage || throughput > held.throughput {
-        return Err(StoreError::NotFound { entity: "reservation" });
+    async fn commit_reservation(&mut self, id: ReservationId) -> Result<(), StoreError> {
+        let held = take_reservation(self, id).await?;
+        if held.storage > 0 {
+            add_usage(self, held.practice_id, AllowanceKind::Storage, "", held.storage).await?;
+        }
+        if held.throughput > 0 {
+            add_usage(self, held.practice_id, AllowanceKind::Throughput, &held.period, held.throughput).await?;
+        }
+        Ok(())
     }
-    if storage > 0 {
-        add_usage(tx, held.practice_id, AllowanceKind::Storage, "", storage).await?;
-    }
-    if throughput > 0 {
-        add_usage(tx, held.practice_id, AllowanceKind::Throughput, &held.period, throughput).await?;
-    }
-    Ok(())
-}
 
-pub(crate) async fn release_reservation(tx: &mut SqlTx, id: ReservationId) -> Result<(), StoreError> {
-    take_reservation(tx, id).await.map(|_| ())
-}
+    async fn release_reservation(&mut self, id: ReservationId) -> Result<(), StoreError> {
+        take_reservation(self, id).await.map(|_| ())
+    }
 
-pub(crate) async fn reclaim_expired_reservations(tx: &mut SqlTx, at: OffsetDateTime) -> Result<u64, StoreError> {
-    on!(tx, |c| {
-        sqlx::query("DELETE FROM quota_reservations WHERE expires_at <= $1")
+    async fn reclaim_expired_reservations(&mut self, at: OffsetDateTime) -> Result<u64, StoreError> {
+        on!(self, |c| {
+            sqlx::query("DELETE FROM quota_reservations WHERE expires_at <= $1")
+                .bind(micros(at))
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("reservations"))
+    }
+
+    async fn usage(&mut self, practice: PracticeId, at: OffsetDateTime) -> Result<Vec<AllowanceUsage>, StoreError> {
+        Ok(allowances(self, practice, at).await?.to_vec())
+    }
+
+    async fn mark_quota_warning(
+        &mut self,
+        practice: PracticeId,
+        kind: AllowanceKind,
+        month: UsageMonth,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let inserted = on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO quota_warnings (practice_id, kind, period, sent_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (practice_id, kind, period) DO NOTHING",
+            )
+            .bind(practice.as_uuid())
+            .bind(kind.as_str())
+            .bind(month.key())
             .bind(micros(at))
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("reservations"))
-}
+        })
+        .map_err(map("quota warning"))?;
+        Ok(inserted == 1)
+    }
 
-pub(crate) async fn usage(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    at: OffsetDateTime,
-) -> Result<Vec<AllowanceUsage>, StoreError> {
-    Ok(allowances(tx, practice, at).await?.to_vec())
-}
+    async fn grow_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), ReserveError> {
+        let practice = live_reservation_practice(self, id, at).await?;
+        lock_practice(self, practice).await?;
+        let [storage_state, throughput_state] = allowances(self, PracticeId::from_uuid(practice), at).await?;
+        for (asked, state) in [(storage, storage_state), (throughput, throughput_state)] {
+            if asked > Bytes::ZERO {
+                check_reservation(state.kind, asked, state.usage, state.limit)?;
+            }
+        }
+        let changed = on!(self, |c| {
+            sqlx::query(
+                "UPDATE quota_reservations SET storage = storage + $1, throughput = throughput + $2, expires_at = $3 \
+                 WHERE id = $4 AND expires_at > $5",
+            )
+            .bind(bytes_column(storage))
+            .bind(bytes_column(throughput))
+            .bind(micros(expires_at))
+            .bind(id.0)
+            .bind(micros(at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("reservation"))?;
+        found(changed, "reservation")?;
+        Ok(())
+    }
 
-pub(crate) async fn mark_quota_warning(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    kind: AllowanceKind,
-    month: UsageMonth,
-    at: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let inserted = on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO quota_warnings (practice_id, kind, period, sent_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (practice_id, kind, period) DO NOTHING",
-        )
-        .bind(practice.as_uuid())
-        .bind(kind.as_str())
-        .bind(month.key())
-        .bind(micros(at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("quota warning"))?;
-    Ok(inserted == 1)
+    async fn shrink_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+    ) -> Result<(), StoreError> {
+        // Giving bytes back cannot push anyone past an allowance: no lock on
+        // the practice is needed, and the guard on the row keeps it from
+        // going below zero.
+        let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
+        let changed = on!(self, |c| {
+            sqlx::query(
+                "UPDATE quota_reservations SET storage = storage - $1, throughput = throughput - $2 \
+                 WHERE id = $3 AND storage >= $1 AND throughput >= $2",
+            )
+            .bind(storage)
+            .bind(throughput)
+            .bind(id.0)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("reservation"))?;
+        found(changed, "reservation")
+    }
+
+    async fn settle_reservation(
+        &mut self,
+        id: ReservationId,
+        storage: Bytes,
+        throughput: Bytes,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // An expired reservation no longer holds its bytes (reservations of
+        // others may have used them): it cannot be settled, even before a sweep.
+        live_reservation_practice(self, id, at).await?;
+        let held = take_reservation(self, id).await?;
+        let (storage, throughput) = (bytes_column(storage), bytes_column(throughput));
+        if storage > held.storage || throughput > held.throughput {
+            return Err(StoreError::NotFound { entity: "reservation" });
+        }
+        if storage > 0 {
+            add_usage(self, held.practice_id, AllowanceKind::Storage, "", storage).await?;
+        }
+        if throughput > 0 {
+            add_usage(self, held.practice_id, AllowanceKind::Throughput, &held.period, throughput).await?;
+        }
+        Ok(())
+    }
 }

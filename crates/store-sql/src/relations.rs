@@ -82,174 +82,6 @@ async fn move_state(
     .map_err(map(table))
 }
 
-pub(crate) async fn insert_engagement(tx: &mut SqlTx, engagement: &EngagementRecord) -> Result<(), StoreError> {
-    let (state, by) = consent_columns(engagement.state);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO engagements (id, practice_id, client_id, state, state_by, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(engagement.id.as_uuid())
-        .bind(engagement.practice.as_uuid())
-        .bind(engagement.client.as_uuid())
-        .bind(state)
-        .bind(by)
-        .bind(micros(engagement.changed_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("engagement"))?;
-    Ok(())
-}
-
-pub(crate) async fn engagement(tx: &mut SqlTx, id: EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
-    let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE id = $1");
-    let row: Option<EngagementRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("engagement"))?;
-    row.map(EngagementRow::into_record).transpose()
-}
-
-pub(crate) async fn engagement_between(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    client: ClientId,
-) -> Result<Option<EngagementRecord>, StoreError> {
-    let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE practice_id = $1 AND client_id = $2");
-    let row: Option<EngagementRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(practice.as_uuid()).bind(client.as_uuid()).fetch_optional(c).await)
-            .map_err(map("engagement"))?;
-    row.map(EngagementRow::into_record).transpose()
-}
-
-pub(crate) async fn set_engagement_state(
-    tx: &mut SqlTx,
-    id: EngagementId,
-    from: ConsentState,
-    to: ConsentState,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let changed = move_state(tx, "engagements", id.as_uuid(), from, to, at).await?;
-    moved(tx, changed, "engagements", id.as_uuid(), "engagement").await
-}
-
-pub(crate) async fn list_engagements_of_practice(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    page: &PageRequest,
-) -> Result<Page<EngagementRecord>, StoreError> {
-    list_engagements(tx, "practice_id", practice.as_uuid(), page).await
-}
-
-pub(crate) async fn list_engagements_of_client(
-    tx: &mut SqlTx,
-    client: ClientId,
-    page: &PageRequest,
-) -> Result<Page<EngagementRecord>, StoreError> {
-    list_engagements(tx, "client_id", client.as_uuid(), page).await
-}
-
-pub(crate) async fn insert_connection(tx: &mut SqlTx, connection: &ConnectionRecord) -> Result<(), StoreError> {
-    let (state, by) = consent_columns(connection.state);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO connections (id, practice_id, outside_user_id, state, state_by, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(connection.id.as_uuid())
-        .bind(connection.practice.as_uuid())
-        .bind(connection.outside_party.as_uuid())
-        .bind(state)
-        .bind(by)
-        .bind(micros(connection.changed_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("connection"))?;
-    Ok(())
-}
-
-pub(crate) async fn connection(tx: &mut SqlTx, id: ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
-    let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
-    let row: Option<ConnectionRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("connection"))?;
-    row.map(ConnectionRow::into_record).transpose()
-}
-
-pub(crate) async fn set_connection_state(
-    tx: &mut SqlTx,
-    id: ConnectionId,
-    from: ConsentState,
-    to: ConsentState,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let changed = move_state(tx, "connections", id.as_uuid(), from, to, at).await?;
-    moved(tx, changed, "connections", id.as_uuid(), "connection").await
-}
-
-pub(crate) async fn list_connections_of_practice(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    page: &PageRequest,
-) -> Result<Page<ConnectionRecord>, StoreError> {
-    list_connections(tx, "practice_id", practice.as_uuid(), page).await
-}
-
-pub(crate) async fn list_connections_of_party(
-    tx: &mut SqlTx,
-    user: UserId,
-    page: &PageRequest,
-) -> Result<Page<ConnectionRecord>, StoreError> {
-    list_connections(tx, "outside_user_id", user.as_uuid(), page).await
-}
-
-pub(crate) async fn assign_client(
-    tx: &mut SqlTx,
-    user: UserId,
-    client: ClientId,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    // Assigning twice keeps the first assignment (and its time).
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO client_assignments (user_id, client_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(user.as_uuid())
-        .bind(client.as_uuid())
-        .bind(micros(at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("client assignment"))?;
-    Ok(())
-}
-
-pub(crate) async fn unassign_client(tx: &mut SqlTx, user: UserId, client: ClientId) -> Result<bool, StoreError> {
-    let removed = on!(tx, |c| {
-        sqlx::query("DELETE FROM client_assignments WHERE user_id = $1 AND client_id = $2")
-            .bind(user.as_uuid())
-            .bind(client.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("client assignment"))?;
-    Ok(removed > 0)
-}
-
-pub(crate) async fn assigned_clients(tx: &mut SqlTx, user: UserId) -> Result<Vec<ClientId>, StoreError> {
-    let ids: Vec<Uuid> = on!(tx, |c| {
-        sqlx::query_scalar("SELECT client_id FROM client_assignments WHERE user_id = $1 ORDER BY client_id")
-            .bind(user.as_uuid())
-            .fetch_all(c)
-            .await
-    })
-    .map_err(map("client assignments"))?;
-    Ok(ids.into_iter().map(ClientId::from_uuid).collect())
-}
-
 /// Engagements whose `column` (a constant column name) is `value`, by id.
 async fn list_engagements(
     tx: &mut SqlTx,
@@ -284,4 +116,170 @@ async fn list_connections(
             .map_err(map("connections"))?;
     let records = rows.into_iter().map(ConnectionRow::into_record).collect::<Result<Vec<_>, _>>()?;
     Ok(page_of(records, page, |c| c.id.to_string()))
+}
+
+#[async_trait]
+impl ConsentStore for SqlTx {
+    async fn insert_engagement(&mut self, engagement: &EngagementRecord) -> Result<(), StoreError> {
+        let (state, by) = consent_columns(engagement.state);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO engagements (id, practice_id, client_id, state, state_by, changed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(engagement.id.as_uuid())
+            .bind(engagement.practice.as_uuid())
+            .bind(engagement.client.as_uuid())
+            .bind(state)
+            .bind(by)
+            .bind(micros(engagement.changed_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("engagement"))?;
+        Ok(())
+    }
+
+    async fn engagement(&mut self, id: EngagementId) -> Result<Option<EngagementRecord>, StoreError> {
+        let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE id = $1");
+        let row: Option<EngagementRow> = on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await)
+            .map_err(map("engagement"))?;
+        row.map(EngagementRow::into_record).transpose()
+    }
+
+    async fn engagement_between(
+        &mut self,
+        practice: PracticeId,
+        client: ClientId,
+    ) -> Result<Option<EngagementRecord>, StoreError> {
+        let sql = format!("SELECT {ENGAGEMENT_COLUMNS} FROM engagements WHERE practice_id = $1 AND client_id = $2");
+        let row: Option<EngagementRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(practice.as_uuid()).bind(client.as_uuid()).fetch_optional(c).await)
+                .map_err(map("engagement"))?;
+        row.map(EngagementRow::into_record).transpose()
+    }
+
+    async fn set_engagement_state(
+        &mut self,
+        id: EngagementId,
+        from: ConsentState,
+        to: ConsentState,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let changed = move_state(self, "engagements", id.as_uuid(), from, to, at).await?;
+        moved(self, changed, "engagements", id.as_uuid(), "engagement").await
+    }
+
+    async fn list_engagements_of_practice(
+        &mut self,
+        practice: PracticeId,
+        page: &PageRequest,
+    ) -> Result<Page<EngagementRecord>, StoreError> {
+        list_engagements(self, "practice_id", practice.as_uuid(), page).await
+    }
+
+    async fn list_engagements_of_client(
+        &mut self,
+        client: ClientId,
+        page: &PageRequest,
+    ) -> Result<Page<EngagementRecord>, StoreError> {
+        list_engagements(self, "client_id", client.as_uuid(), page).await
+    }
+
+    async fn insert_connection(&mut self, connection: &ConnectionRecord) -> Result<(), StoreError> {
+        let (state, by) = consent_columns(connection.state);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO connections (id, practice_id, outside_user_id, state, state_by, changed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(connection.id.as_uuid())
+            .bind(connection.practice.as_uuid())
+            .bind(connection.outside_party.as_uuid())
+            .bind(state)
+            .bind(by)
+            .bind(micros(connection.changed_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("connection"))?;
+        Ok(())
+    }
+
+    async fn connection(&mut self, id: ConnectionId) -> Result<Option<ConnectionRecord>, StoreError> {
+        let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1");
+        let row: Option<ConnectionRow> = on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await)
+            .map_err(map("connection"))?;
+        row.map(ConnectionRow::into_record).transpose()
+    }
+
+    async fn set_connection_state(
+        &mut self,
+        id: ConnectionId,
+        from: ConsentState,
+        to: ConsentState,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let changed = move_state(self, "connections", id.as_uuid(), from, to, at).await?;
+        moved(self, changed, "connections", id.as_uuid(), "connection").await
+    }
+
+    async fn list_connections_of_practice(
+        &mut self,
+        practice: PracticeId,
+        page: &PageRequest,
+    ) -> Result<Page<ConnectionRecord>, StoreError> {
+        list_connections(self, "practice_id", practice.as_uuid(), page).await
+    }
+
+    async fn list_connections_of_party(
+        &mut self,
+        user: UserId,
+        page: &PageRequest,
+    ) -> Result<Page<ConnectionRecord>, StoreError> {
+        list_connections(self, "outside_user_id", user.as_uuid(), page).await
+    }
+
+    async fn assign_client(&mut self, user: UserId, client: ClientId, at: OffsetDateTime) -> Result<(), StoreError> {
+        // Assigning twice keeps the first assignment (and its time).
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO client_assignments (user_id, client_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(user.as_uuid())
+            .bind(client.as_uuid())
+            .bind(micros(at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("client assignment"))?;
+        Ok(())
+    }
+
+    async fn unassign_client(&mut self, user: UserId, client: ClientId) -> Result<bool, StoreError> {
+        let removed = on!(self, |c| {
+            sqlx::query("DELETE FROM client_assignments WHERE user_id = $1 AND client_id = $2")
+                .bind(user.as_uuid())
+                .bind(client.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("client assignment"))?;
+        Ok(removed > 0)
+    }
+
+    async fn assigned_clients(&mut self, user: UserId) -> Result<Vec<ClientId>, StoreError> {
+        let ids: Vec<Uuid> = on!(self, |c| {
+            sqlx::query_scalar("SELECT client_id FROM client_assignments WHERE user_id = $1 ORDER BY client_id")
+                .bind(user.as_uuid())
+                .fetch_all(c)
+                .await
+        })
+        .map_err(map("client assignments"))?;
+        Ok(ids.into_iter().map(ClientId::from_uuid).collect())
+    }
 }

@@ -1,5 +1,8 @@
 //! Single-use tokens (set-password links, invitations) and sessions. Only
 //! the SHA-256 of a token is ever stored.
+//!
+//! Sign-in throttling: failed sign-ins counted per account and per address
+//! in the database, so that every server process sees the same counts.
 
 use crate::prelude::*;
 
@@ -58,132 +61,184 @@ impl SessionRow {
     }
 }
 
-pub(crate) async fn insert_token(tx: &mut SqlTx, token: &NewToken) -> Result<(), StoreError> {
-    let (purpose, engagement, connection) = purpose_columns(token.purpose);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, purpose, engagement_id, connection_id, user_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&token.hash.0[..])
-        .bind(purpose)
-        .bind(engagement)
-        .bind(connection)
-        .bind(token.user.as_uuid())
-        .bind(micros(token.created_at))
-        .bind(micros(token.expires_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("token"))?;
-    Ok(())
-}
+#[async_trait]
+impl SessionStore for SqlTx {
+    // Tokens and sessions.
 
-pub(crate) async fn consume_token(
-    tx: &mut SqlTx,
-    hash: TokenHash,
-    at: OffsetDateTime,
-) -> Result<Option<(UserId, TokenPurpose)>, StoreError> {
-    // One conditional update both checks and uses the token, so two
-    // concurrent uses cannot both succeed: the second finds it used.
-    let row: Option<UsedTokenRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "UPDATE tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING user_id, purpose, engagement_id, connection_id",
-        )
-        .bind(micros(at))
-        .bind(&hash.0[..])
-        .fetch_optional(c)
-        .await
-    })
-    .map_err(map("token"))?;
-    row.map(UsedTokenRow::into_parts).transpose()
-}
-
-pub(crate) async fn revoke_password_tokens(
-    tx: &mut SqlTx,
-    user: UserId,
-    at: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    on!(tx, |c| {
-        sqlx::query(
-            "UPDATE tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'set_password' AND used_at IS NULL",
-        )
-        .bind(micros(at))
-        .bind(user.as_uuid())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("token"))
-}
-
-pub(crate) async fn insert_session(tx: &mut SqlTx, session: &NewSession) -> Result<(), StoreError> {
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(session.id)
-        .bind(&session.hash.0[..])
-        .bind(session.user.as_uuid())
-        .bind(micros(session.created_at))
-        .bind(micros(session.expires_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("session"))?;
-    Ok(())
-}
-
-pub(crate) async fn session(
-    tx: &mut SqlTx,
-    hash: TokenHash,
-    at: OffsetDateTime,
-) -> Result<Option<SessionRecord>, StoreError> {
-    // The user's `active` flag is read here, at every request, so that
-    // deactivating a user locks them out at once (PRODUCT.md rule 6).
-    let row: Option<SessionRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT s.id, s.user_id, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND u.active",
-        )
-        .bind(&hash.0[..])
-        .bind(micros(at))
-        .fetch_optional(c)
-        .await
-    })
-    .map_err(map("session"))?;
-    row.map(SessionRow::into_record).transpose()
-}
-
-pub(crate) async fn end_session(tx: &mut SqlTx, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
-    // Ending an unknown or already ended session is not an error: the
-    // outcome the caller wants (the session does not work) holds. An ended
-    // session keeps its first end time.
-    on!(tx, |c| {
-        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(micros(at))
-            .bind(id)
+    async fn insert_token(&mut self, token: &NewToken) -> Result<(), StoreError> {
+        let (purpose, engagement, connection) = purpose_columns(token.purpose);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO tokens (token_hash, purpose, engagement_id, connection_id, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&token.hash.0[..])
+            .bind(purpose)
+            .bind(engagement)
+            .bind(connection)
+            .bind(token.user.as_uuid())
+            .bind(micros(token.created_at))
+            .bind(micros(token.expires_at))
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("session"))?;
-    Ok(())
-}
+        })
+        .map_err(map("token"))?;
+        Ok(())
+    }
 
-pub(crate) async fn end_all_sessions(tx: &mut SqlTx, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
-    // Only live sessions are ended (and counted); expired ones already do not work.
-    on!(tx, |c| {
-        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND expires_at > $1")
+    async fn consume_token(
+        &mut self,
+        hash: TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<Option<(UserId, TokenPurpose)>, StoreError> {
+        // One conditional update both checks and uses the token, so two
+        // concurrent uses cannot both succeed: the second finds it used.
+        let row: Option<UsedTokenRow> = on!(self, |c| {
+            sqlx::query_as(
+                "UPDATE tokens SET used_at = $1 \
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+                 RETURNING user_id, purpose, engagement_id, connection_id",
+            )
+            .bind(micros(at))
+            .bind(&hash.0[..])
+            .fetch_optional(c)
+            .await
+        })
+        .map_err(map("token"))?;
+        row.map(UsedTokenRow::into_parts).transpose()
+    }
+
+    async fn revoke_password_tokens(&mut self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
+        on!(self, |c| {
+            sqlx::query(
+                "UPDATE tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'set_password' AND used_at IS NULL",
+            )
             .bind(micros(at))
             .bind(user.as_uuid())
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-    })
-    .map_err(map("session"))
+        })
+        .map_err(map("token"))
+    }
+
+    async fn insert_session(&mut self, session: &NewSession) -> Result<(), StoreError> {
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(session.id)
+            .bind(&session.hash.0[..])
+            .bind(session.user.as_uuid())
+            .bind(micros(session.created_at))
+            .bind(micros(session.expires_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("session"))?;
+        Ok(())
+    }
+
+    async fn session(&mut self, hash: TokenHash, at: OffsetDateTime) -> Result<Option<SessionRecord>, StoreError> {
+        // The user's `active` flag is read here, at every request, so that
+        // deactivating a user locks them out at once (PRODUCT.md rule 6).
+        let row: Option<SessionRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT s.id, s.user_id, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND u.active",
+            )
+            .bind(&hash.0[..])
+            .bind(micros(at))
+            .fetch_optional(c)
+            .await
+        })
+        .map_err(map("session"))?;
+        row.map(SessionRow::into_record).transpose()
+    }
+
+    async fn end_session(&mut self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        // Ending an unknown or already ended session is not an error: the
+        // outcome the caller wants (the session does not work) holds. An ended
+        // session keeps its first end time.
+        on!(self, |c| {
+            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+                .bind(micros(at))
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("session"))?;
+        Ok(())
+    }
+
+    async fn end_all_sessions(&mut self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError> {
+        // Only live sessions are ended (and counted); expired ones already do not work.
+        on!(self, |c| {
+            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND expires_at > $1")
+                .bind(micros(at))
+                .bind(user.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("session"))
+    }
+
+    // Sign-in throttling.
+
+    async fn record_login_failure(&mut self, keys: &[ThrottleKey], at: OffsetDateTime) -> Result<(), StoreError> {
+        // One failure counts once per key, however often the key was given.
+        let mut stored: Vec<String> = Vec::with_capacity(keys.len());
+        for key in keys.iter().map(ThrottleKey::as_key) {
+            if !stored.contains(&key) {
+                stored.push(key);
+            }
+        }
+        if stored.is_empty() {
+            return Ok(());
+        }
+        // One statement for every key: `($2, $1), ($3, $1), ...`.
+        let rows = (0..stored.len()).map(|i| format!("(${}, $1)", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!("INSERT INTO login_failures (key, at) VALUES {rows}");
+        on!(self, |c| {
+            let mut query = sqlx::query(&sql).bind(micros(at));
+            for key in &stored {
+                query = query.bind(key.as_str());
+            }
+            query.execute(c).await.map(|r| r.rows_affected())
+        })
+        .map_err(map("login failure"))?;
+        Ok(())
+    }
+
+    async fn login_failures(&mut self, key: &ThrottleKey, since: OffsetDateTime) -> Result<u32, StoreError> {
+        // COUNT(*) is a BIGINT on both engines; the (key, at) index answers it.
+        let key = key.as_key();
+        let n: i64 = on!(self, |c| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
+                .bind(key.as_str())
+                .bind(micros(since))
+                .fetch_one(c)
+                .await
+        })
+        .map_err(map("login failures"))?;
+        // More failures than a u32 holds are as throttled as u32::MAX.
+        Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError> {
+        let key = key.as_key();
+        on!(self, |c| {
+            sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                .bind(key.as_str())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("login failures"))?;
+        Ok(())
+    }
 }

@@ -52,79 +52,6 @@ impl FilingRow {
     }
 }
 
-pub(crate) async fn insert_filing(tx: &mut SqlTx, filing: &FilingRecord) -> Result<(), StoreError> {
-    let at = micros(filing.created_at);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO filings (id, practice_id, client_id, kind, period_start, period_end, due_on, status, \
-             created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(filing.id.as_uuid())
-        .bind(filing.practice.as_uuid())
-        .bind(filing.client.as_uuid())
-        .bind(filing.kind.as_str())
-        .bind(filing.period.map(|p| p.start()))
-        .bind(filing.period.map(|p| p.end()))
-        .bind(filing.due)
-        .bind(filing.status.as_str())
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("filing"))?;
-    Ok(())
-}
-
-pub(crate) async fn filing(tx: &mut SqlTx, id: FilingId) -> Result<Option<FilingRecord>, StoreError> {
-    let sql = format!("SELECT {FILING_COLUMNS} FROM filings WHERE id = $1");
-    let row: Option<FilingRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("filing"))?;
-    row.map(FilingRow::into_record).transpose()
-}
-
-pub(crate) async fn set_filing_status(
-    tx: &mut SqlTx,
-    id: FilingId,
-    from: FilingStatus,
-    to: FilingStatus,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    // A conditional update: it changes the row only if nobody else moved it first.
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE filings SET status = $1, changed_at = $2 WHERE id = $3 AND status = $4")
-            .bind(to.as_str())
-            .bind(micros(at))
-            .bind(id.as_uuid())
-            .bind(from.as_str())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("filing status"))?;
-    moved(tx, changed, "filings", id.as_uuid(), "filing").await
-}
-
-pub(crate) async fn list_filings(
-    tx: &mut SqlTx,
-    practice: PracticeId,
-    client: ClientId,
-    page: &PageRequest,
-) -> Result<Page<FilingRecord>, StoreError> {
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    let sql = format!(
-        "SELECT {FILING_COLUMNS} FROM filings WHERE client_id = $1 AND practice_id = $2 AND id > $3 \
-         ORDER BY id LIMIT $4"
-    );
-    let rows: Vec<FilingRow> = on!(tx, |c| {
-        sqlx::query_as(&sql).bind(client.as_uuid()).bind(practice.as_uuid()).bind(after).bind(limit).fetch_all(c).await
-    })
-    .map_err(map("filings"))?;
-    let records = rows.into_iter().map(FilingRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |f| f.id.to_string()))
-}
-
 // Tasks.
 
 /// The columns of a task with its filing (`tasks t JOIN filings f`), in the order of [`TaskRow`].
@@ -171,120 +98,6 @@ impl TaskRow {
 
 fn task_records(rows: Vec<TaskRow>) -> Result<Vec<TaskRecord>, StoreError> {
     rows.into_iter().map(TaskRow::into_record).collect()
-}
-
-pub(crate) async fn insert_task(tx: &mut SqlTx, task: &NewTask) -> Result<(), StoreError> {
-    let at = micros(task.created_at);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO tasks (id, filing_id, title, status, due_on, created_at, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(task.id.as_uuid())
-        .bind(task.filing.as_uuid())
-        .bind(task.title.as_str())
-        .bind(TaskStatus::ToDo.as_str())
-        .bind(task.due)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("task"))?;
-    Ok(())
-}
-
-pub(crate) async fn task(tx: &mut SqlTx, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = $1");
-    let row: Option<TaskRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("task"))?;
-    row.map(TaskRow::into_record).transpose()
-}
-
-pub(crate) async fn set_task_status(
-    tx: &mut SqlTx,
-    id: TaskId,
-    status: TaskStatus,
-    at: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE tasks SET status = $1, changed_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(micros(at))
-            .bind(id.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("task status"))?;
-    found(changed, "task")
-}
-
-pub(crate) async fn set_task_assignee(
-    tx: &mut SqlTx,
-    id: TaskId,
-    assignee: Option<Assignee>,
-) -> Result<(), StoreError> {
-    let user = assignee.map(|a| a.user().as_uuid());
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE tasks SET assignee_id = $1 WHERE id = $2")
-            .bind(user)
-            .bind(id.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("task assignee"))?;
-    found(changed, "task")
-}
-
-pub(crate) async fn set_task_due(tx: &mut SqlTx, id: TaskId, due: Option<Date>) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE tasks SET due_on = $1 WHERE id = $2")
-            .bind(due)
-            .bind(id.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("task due date"))?;
-    found(changed, "task")
-}
-
-pub(crate) async fn set_task_reviewers(
-    tx: &mut SqlTx,
-    id: TaskId,
-    reviewer: Option<Reviewer>,
-    approver: Option<Reviewer>,
-) -> Result<(), StoreError> {
-    let reviewer = reviewer.map(|r| r.user().as_uuid());
-    let approver = approver.map(|r| r.user().as_uuid());
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE tasks SET reviewer_id = $1, approver_id = $2 WHERE id = $3")
-            .bind(reviewer)
-            .bind(approver)
-            .bind(id.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("task reviewer"))?;
-    found(changed, "task")
-}
-
-pub(crate) async fn list_tasks_of_filing(
-    tx: &mut SqlTx,
-    filing: FilingId,
-    page: &PageRequest,
-) -> Result<Page<TaskRecord>, StoreError> {
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    let sql =
-        format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.filing_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3");
-    let rows: Vec<TaskRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(filing.as_uuid()).bind(after).bind(limit).fetch_all(c).await)
-            .map_err(map("tasks"))?;
-    Ok(page_of(task_records(rows)?, page, |t| t.id.to_string()))
 }
 
 /// The due date undated tasks sort under in My Tasks: after every real one.
@@ -362,65 +175,6 @@ SELECT t.id, t.filing_id, f.practice_id, f.client_id, f.status AS filing_status,
  ORDER BY COALESCE(t.due_on, $4), t.id
  LIMIT $6";
 
-pub(crate) async fn list_tasks_of_assignee(
-    tx: &mut SqlTx,
-    user: UserId,
-    page: &PageRequest,
-) -> Result<Page<AssignedTask>, StoreError> {
-    let after = due_cursor_key(page)?;
-    let (after_due, after_id) = (after.map(|(d, _)| d), after.map_or(Uuid::nil(), |(_, id)| id));
-    let limit = fetch_limit(page);
-    // The sentinel is a bound DATE so the comparison is DATE to DATE on
-    // PostgreSQL and ISO text to ISO text on SQLite.
-    let rows: Vec<AssignedTaskRow> = on!(tx, |c| {
-        sqlx::query_as(MY_TASKS_SQL)
-            .bind(user.as_uuid())
-            .bind(FilingStatus::Active.as_str())
-            .bind(after_due)
-            .bind(undated())
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(c)
-            .await
-    })
-    .map_err(map("tasks"))?;
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let task = row.task.into_record()?;
-            Ok(AssignedTask {
-                filing_kind: parse("filing kind", &row.filing_kind, FilingKind::parse)?,
-                client: ClientRecord {
-                    id: task.client,
-                    name: parse("client name", &row.client_name, OrganisationName::parse)?,
-                    created_at: time(row.client_created_at)?,
-                },
-                facts: row.facts.into_facts(task.client)?,
-                task,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(page_of(items, page, |row| due_cursor(&row.task)))
-}
-
-pub(crate) async fn assigned_task_dues(
-    tx: &mut SqlTx,
-    user: UserId,
-) -> Result<Vec<(TaskStatus, Option<Date>)>, StoreError> {
-    let rows: Vec<(String, Option<Date>)> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT t.status, t.due_on FROM tasks t JOIN filings f ON f.id = t.filing_id \
-             WHERE t.assignee_id = $1 AND f.status = $2 ORDER BY t.id",
-        )
-        .bind(user.as_uuid())
-        .bind(FilingStatus::Active.as_str())
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("tasks"))?;
-    rows.into_iter().map(|(status, due)| Ok((name("task status", &status, TaskStatus::from_name)?, due))).collect()
-}
-
 // Checklists.
 
 /// The columns of `checklist_items`, in the order of [`ChecklistRow`].
@@ -445,74 +199,6 @@ impl ChecklistRow {
             done: self.done,
         })
     }
-}
-
-pub(crate) async fn add_checklist_item(
-    tx: &mut SqlTx,
-    item: &ChecklistItemRecord,
-) -> Result<ChecklistItemRecord, StoreError> {
-    // One statement: the position is computed where it is written. The
-    // aggregate yields a row even for an unknown task, whose insert then
-    // fails on the foreign key.
-    let sql = format!(
-        "INSERT INTO checklist_items ({CHECKLIST_COLUMNS}) \
-         SELECT $1, $2, COALESCE(MAX(position) + 1, 0), $3, $4 FROM checklist_items WHERE task_id = $2 \
-         RETURNING {CHECKLIST_COLUMNS}"
-    );
-    let row: ChecklistRow = on!(tx, |c| {
-        sqlx::query_as(&sql)
-            .bind(item.id.as_uuid())
-            .bind(item.task.as_uuid())
-            .bind(item.text.as_str())
-            .bind(item.done)
-            .fetch_one(c)
-            .await
-    })
-    .map_err(map("checklist item"))?;
-    row.into_record()
-}
-
-pub(crate) async fn checklist(tx: &mut SqlTx, task: TaskId) -> Result<Vec<ChecklistItemRecord>, StoreError> {
-    let sql = format!("SELECT {CHECKLIST_COLUMNS} FROM checklist_items WHERE task_id = $1 ORDER BY position");
-    let rows: Vec<ChecklistRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(task.as_uuid()).fetch_all(c).await).map_err(map("checklist"))?;
-    rows.into_iter().map(ChecklistRow::into_record).collect()
-}
-
-pub(crate) async fn tick_checklist_item(
-    tx: &mut SqlTx,
-    task: TaskId,
-    item: ChecklistItemId,
-    done: bool,
-) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("UPDATE checklist_items SET done = $1 WHERE id = $2 AND task_id = $3")
-            .bind(done)
-            .bind(item.as_uuid())
-            .bind(task.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("checklist item"))?;
-    found(changed, "checklist item")
-}
-
-pub(crate) async fn remove_checklist_item(
-    tx: &mut SqlTx,
-    task: TaskId,
-    item: ChecklistItemId,
-) -> Result<(), StoreError> {
-    let changed = on!(tx, |c| {
-        sqlx::query("DELETE FROM checklist_items WHERE id = $1 AND task_id = $2")
-            .bind(item.as_uuid())
-            .bind(task.as_uuid())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-    })
-    .map_err(map("checklist item"))?;
-    found(changed, "checklist item")
 }
 
 // Time entries.
@@ -542,41 +228,6 @@ impl TimeEntryRow {
             created_at: time(self.created_at)?,
         })
     }
-}
-
-pub(crate) async fn add_time_entry(tx: &mut SqlTx, entry: &TimeEntryRecord) -> Result<(), StoreError> {
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO time_entries (id, task_id, user_id, worked_on, minutes, note, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(entry.id.as_uuid())
-        .bind(entry.task.as_uuid())
-        .bind(entry.user.as_uuid())
-        .bind(entry.on)
-        .bind(i64::from(entry.minutes.get()))
-        .bind(entry.note.as_ref().map(Text::as_str))
-        .bind(micros(entry.created_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("time entry"))?;
-    Ok(())
-}
-
-pub(crate) async fn time_entries(tx: &mut SqlTx, task: TaskId) -> Result<Vec<TimeEntryRecord>, StoreError> {
-    let rows: Vec<TimeEntryRow> = on!(tx, |c| {
-        sqlx::query_as(
-            "SELECT id, task_id, user_id, worked_on, minutes, note, created_at FROM time_entries \
-             WHERE task_id = $1 ORDER BY id",
-        )
-        .bind(task.as_uuid())
-        .fetch_all(c)
-        .await
-    })
-    .map_err(map("time entries"))?;
-    rows.into_iter().map(TimeEntryRow::into_record).collect()
 }
 
 // Comments and discussion.
@@ -621,45 +272,386 @@ fn thread_columns(thread: Thread) -> (Option<Uuid>, Option<Uuid>) {
     }
 }
 
-pub(crate) async fn add_comment(tx: &mut SqlTx, comment: &CommentRecord) -> Result<(), StoreError> {
-    let (task, filing) = thread_columns(comment.thread);
-    on!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO comments (id, task_id, filing_id, author_id, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(comment.id.as_uuid())
-        .bind(task)
-        .bind(filing)
-        .bind(comment.author.as_uuid())
-        .bind(comment.body.as_str())
-        .bind(micros(comment.created_at))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-    })
-    .map_err(map("comment"))?;
-    Ok(())
-}
+#[async_trait]
+impl WorkStore for SqlTx {
+    // Filings.
 
-pub(crate) async fn comments(
-    tx: &mut SqlTx,
-    thread: Thread,
-    page: &PageRequest,
-) -> Result<Page<CommentRecord>, StoreError> {
-    let after = cursor_id(page)?;
-    let limit = fetch_limit(page);
-    let (parent_column, parent) = match thread {
-        Thread::Task(task) => ("task_id", task.as_uuid()),
-        Thread::Filing(filing) => ("filing_id", filing.as_uuid()),
-    };
-    let sql = format!(
-        "SELECT id, task_id, filing_id, author_id, body, created_at FROM comments \
-         WHERE {parent_column} = $1 AND id > $2 ORDER BY id LIMIT $3"
-    );
-    let rows: Vec<CommentRow> =
-        on!(tx, |c| sqlx::query_as(&sql).bind(parent).bind(after).bind(limit).fetch_all(c).await)
-            .map_err(map("comments"))?;
-    let records = rows.into_iter().map(CommentRow::into_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(page_of(records, page, |c| c.id.to_string()))
+    async fn insert_filing(&mut self, filing: &FilingRecord) -> Result<(), StoreError> {
+        let at = micros(filing.created_at);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO filings (id, practice_id, client_id, kind, period_start, period_end, due_on, status, \
+                 created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(filing.id.as_uuid())
+            .bind(filing.practice.as_uuid())
+            .bind(filing.client.as_uuid())
+            .bind(filing.kind.as_str())
+            .bind(filing.period.map(|p| p.start()))
+            .bind(filing.period.map(|p| p.end()))
+            .bind(filing.due)
+            .bind(filing.status.as_str())
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("filing"))?;
+        Ok(())
+    }
+
+    async fn filing(&mut self, id: FilingId) -> Result<Option<FilingRecord>, StoreError> {
+        let sql = format!("SELECT {FILING_COLUMNS} FROM filings WHERE id = $1");
+        let row: Option<FilingRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("filing"))?;
+        row.map(FilingRow::into_record).transpose()
+    }
+
+    async fn set_filing_status(
+        &mut self,
+        id: FilingId,
+        from: FilingStatus,
+        to: FilingStatus,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // A conditional update: it changes the row only if nobody else moved it first.
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE filings SET status = $1, changed_at = $2 WHERE id = $3 AND status = $4")
+                .bind(to.as_str())
+                .bind(micros(at))
+                .bind(id.as_uuid())
+                .bind(from.as_str())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("filing status"))?;
+        moved(self, changed, "filings", id.as_uuid(), "filing").await
+    }
+
+    async fn list_filings(
+        &mut self,
+        practice: PracticeId,
+        client: ClientId,
+        page: &PageRequest,
+    ) -> Result<Page<FilingRecord>, StoreError> {
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        let sql = format!(
+            "SELECT {FILING_COLUMNS} FROM filings WHERE client_id = $1 AND practice_id = $2 AND id > $3 \
+             ORDER BY id LIMIT $4"
+        );
+        let rows: Vec<FilingRow> = on!(self, |c| {
+            sqlx::query_as(&sql)
+                .bind(client.as_uuid())
+                .bind(practice.as_uuid())
+                .bind(after)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        })
+        .map_err(map("filings"))?;
+        let records = rows.into_iter().map(FilingRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |f| f.id.to_string()))
+    }
+
+    // Tasks.
+
+    async fn insert_task(&mut self, task: &NewTask) -> Result<(), StoreError> {
+        let at = micros(task.created_at);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO tasks (id, filing_id, title, status, due_on, created_at, changed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(task.id.as_uuid())
+            .bind(task.filing.as_uuid())
+            .bind(task.title.as_str())
+            .bind(TaskStatus::ToDo.as_str())
+            .bind(task.due)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("task"))?;
+        Ok(())
+    }
+
+    async fn task(&mut self, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.id = $1");
+        let row: Option<TaskRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(id.as_uuid()).fetch_optional(c).await).map_err(map("task"))?;
+        row.map(TaskRow::into_record).transpose()
+    }
+
+    async fn set_task_status(&mut self, id: TaskId, status: TaskStatus, at: OffsetDateTime) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE tasks SET status = $1, changed_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(micros(at))
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("task status"))?;
+        found(changed, "task")
+    }
+
+    async fn set_task_assignee(&mut self, id: TaskId, assignee: Option<Assignee>) -> Result<(), StoreError> {
+        let user = assignee.map(|a| a.user().as_uuid());
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE tasks SET assignee_id = $1 WHERE id = $2")
+                .bind(user)
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("task assignee"))?;
+        found(changed, "task")
+    }
+
+    async fn set_task_due(&mut self, id: TaskId, due: Option<Date>) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE tasks SET due_on = $1 WHERE id = $2")
+                .bind(due)
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("task due date"))?;
+        found(changed, "task")
+    }
+
+    async fn set_task_reviewers(
+        &mut self,
+        id: TaskId,
+        reviewer: Option<Reviewer>,
+        approver: Option<Reviewer>,
+    ) -> Result<(), StoreError> {
+        let reviewer = reviewer.map(|r| r.user().as_uuid());
+        let approver = approver.map(|r| r.user().as_uuid());
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE tasks SET reviewer_id = $1, approver_id = $2 WHERE id = $3")
+                .bind(reviewer)
+                .bind(approver)
+                .bind(id.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("task reviewer"))?;
+        found(changed, "task")
+    }
+
+    async fn list_tasks_of_filing(
+        &mut self,
+        filing: FilingId,
+        page: &PageRequest,
+    ) -> Result<Page<TaskRecord>, StoreError> {
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.filing_id = $1 AND t.id > $2 ORDER BY t.id LIMIT $3"
+        );
+        let rows: Vec<TaskRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(filing.as_uuid()).bind(after).bind(limit).fetch_all(c).await)
+                .map_err(map("tasks"))?;
+        Ok(page_of(task_records(rows)?, page, |t| t.id.to_string()))
+    }
+
+    async fn list_tasks_of_assignee(
+        &mut self,
+        user: UserId,
+        page: &PageRequest,
+    ) -> Result<Page<AssignedTask>, StoreError> {
+        let after = due_cursor_key(page)?;
+        let (after_due, after_id) = (after.map(|(d, _)| d), after.map_or(Uuid::nil(), |(_, id)| id));
+        let limit = fetch_limit(page);
+        // The sentinel is a bound DATE so the comparison is DATE to DATE on
+        // PostgreSQL and ISO text to ISO text on SQLite.
+        let rows: Vec<AssignedTaskRow> = on!(self, |c| {
+            sqlx::query_as(MY_TASKS_SQL)
+                .bind(user.as_uuid())
+                .bind(FilingStatus::Active.as_str())
+                .bind(after_due)
+                .bind(undated())
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        })
+        .map_err(map("tasks"))?;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let task = row.task.into_record()?;
+                Ok(AssignedTask {
+                    filing_kind: parse("filing kind", &row.filing_kind, FilingKind::parse)?,
+                    client: ClientRecord {
+                        id: task.client,
+                        name: parse("client name", &row.client_name, OrganisationName::parse)?,
+                        created_at: time(row.client_created_at)?,
+                    },
+                    facts: row.facts.into_facts(task.client)?,
+                    task,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page_of(items, page, |row| due_cursor(&row.task)))
+    }
+
+    async fn assigned_task_dues(&mut self, user: UserId) -> Result<Vec<(TaskStatus, Option<Date>)>, StoreError> {
+        let rows: Vec<(String, Option<Date>)> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT t.status, t.due_on FROM tasks t JOIN filings f ON f.id = t.filing_id \
+                 WHERE t.assignee_id = $1 AND f.status = $2 ORDER BY t.id",
+            )
+            .bind(user.as_uuid())
+            .bind(FilingStatus::Active.as_str())
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("tasks"))?;
+        rows.into_iter().map(|(status, due)| Ok((name("task status", &status, TaskStatus::from_name)?, due))).collect()
+    }
+
+    // Checklists.
+
+    async fn add_checklist_item(&mut self, item: &ChecklistItemRecord) -> Result<ChecklistItemRecord, StoreError> {
+        // One statement: the position is computed where it is written. The
+        // aggregate yields a row even for an unknown task, whose insert then
+        // fails on the foreign key.
+        let sql = format!(
+            "INSERT INTO checklist_items ({CHECKLIST_COLUMNS}) \
+             SELECT $1, $2, COALESCE(MAX(position) + 1, 0), $3, $4 FROM checklist_items WHERE task_id = $2 \
+             RETURNING {CHECKLIST_COLUMNS}"
+        );
+        let row: ChecklistRow = on!(self, |c| {
+            sqlx::query_as(&sql)
+                .bind(item.id.as_uuid())
+                .bind(item.task.as_uuid())
+                .bind(item.text.as_str())
+                .bind(item.done)
+                .fetch_one(c)
+                .await
+        })
+        .map_err(map("checklist item"))?;
+        row.into_record()
+    }
+
+    async fn checklist(&mut self, task: TaskId) -> Result<Vec<ChecklistItemRecord>, StoreError> {
+        let sql = format!("SELECT {CHECKLIST_COLUMNS} FROM checklist_items WHERE task_id = $1 ORDER BY position");
+        let rows: Vec<ChecklistRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(task.as_uuid()).fetch_all(c).await).map_err(map("checklist"))?;
+        rows.into_iter().map(ChecklistRow::into_record).collect()
+    }
+
+    async fn tick_checklist_item(&mut self, task: TaskId, item: ChecklistItemId, done: bool) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("UPDATE checklist_items SET done = $1 WHERE id = $2 AND task_id = $3")
+                .bind(done)
+                .bind(item.as_uuid())
+                .bind(task.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("checklist item"))?;
+        found(changed, "checklist item")
+    }
+
+    async fn remove_checklist_item(&mut self, task: TaskId, item: ChecklistItemId) -> Result<(), StoreError> {
+        let changed = on!(self, |c| {
+            sqlx::query("DELETE FROM checklist_items WHERE id = $1 AND task_id = $2")
+                .bind(item.as_uuid())
+                .bind(task.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("checklist item"))?;
+        found(changed, "checklist item")
+    }
+
+    // Time entries.
+
+    async fn add_time_entry(&mut self, entry: &TimeEntryRecord) -> Result<(), StoreError> {
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO time_entries (id, task_id, user_id, worked_on, minutes, note, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(entry.id.as_uuid())
+            .bind(entry.task.as_uuid())
+            .bind(entry.user.as_uuid())
+            .bind(entry.on)
+            .bind(i64::from(entry.minutes.get()))
+            .bind(entry.note.as_ref().map(Text::as_str))
+            .bind(micros(entry.created_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("time entry"))?;
+        Ok(())
+    }
+
+    async fn time_entries(&mut self, task: TaskId) -> Result<Vec<TimeEntryRecord>, StoreError> {
+        let rows: Vec<TimeEntryRow> = on!(self, |c| {
+            sqlx::query_as(
+                "SELECT id, task_id, user_id, worked_on, minutes, note, created_at FROM time_entries \
+                 WHERE task_id = $1 ORDER BY id",
+            )
+            .bind(task.as_uuid())
+            .fetch_all(c)
+            .await
+        })
+        .map_err(map("time entries"))?;
+        rows.into_iter().map(TimeEntryRow::into_record).collect()
+    }
+
+    // Comments and discussion.
+
+    async fn add_comment(&mut self, comment: &CommentRecord) -> Result<(), StoreError> {
+        let (task, filing) = thread_columns(comment.thread);
+        on!(self, |c| {
+            sqlx::query(
+                "INSERT INTO comments (id, task_id, filing_id, author_id, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(comment.id.as_uuid())
+            .bind(task)
+            .bind(filing)
+            .bind(comment.author.as_uuid())
+            .bind(comment.body.as_str())
+            .bind(micros(comment.created_at))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("comment"))?;
+        Ok(())
+    }
+
+    async fn comments(&mut self, thread: Thread, page: &PageRequest) -> Result<Page<CommentRecord>, StoreError> {
+        let after = cursor_id(page)?;
+        let limit = fetch_limit(page);
+        let (parent_column, parent) = match thread {
+            Thread::Task(task) => ("task_id", task.as_uuid()),
+            Thread::Filing(filing) => ("filing_id", filing.as_uuid()),
+        };
+        let sql = format!(
+            "SELECT id, task_id, filing_id, author_id, body, created_at FROM comments \
+             WHERE {parent_column} = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<CommentRow> =
+            on!(self, |c| sqlx::query_as(&sql).bind(parent).bind(after).bind(limit).fetch_all(c).await)
+                .map_err(map("comments"))?;
+        let records = rows.into_iter().map(CommentRow::into_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(records, page, |c| c.id.to_string()))
+    }
 }
