@@ -8,7 +8,7 @@
 //! They sit behind the same guard as every other operation (authentication,
 //! CSRF, layer 1 from [`crate::operations::STREAMING`]) and call one
 //! ferry-app use case each, which checks scope (layer 2). Handlers take the
-//! app as `Data<&App>` and the caller as [`SignedIn`]; this module holds what
+//! app as `Data<&App>` and the caller as [`crate::guard::SignedIn`]; this module holds what
 //! they share: the per-method routes ([`Methods`]), the error answer
 //! ([`Refusal`]), path ids ([`PathId`]) and header helpers.
 
@@ -74,9 +74,8 @@ impl Endpoint for Methods {
             return self.route.call(req).await;
         }
         let allowed = self.allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-        let mut response =
-            respond(Failure::from(AppError::invalid("method", format!("this path answers {allowed} only"))));
-        response.set_status(StatusCode::METHOD_NOT_ALLOWED);
+        let error = AppError::invalid("method", format!("this path answers {allowed} only"));
+        let Refusal(mut response) = Refusal::with_status(error, StatusCode::METHOD_NOT_ALLOWED);
         if let Ok(allowed) = HeaderValue::from_str(&allowed) {
             response.headers_mut().insert(header::ALLOW, allowed);
         }
