@@ -42,7 +42,7 @@ pub(crate) fn size(flag: &str, raw: &str) -> Result<Bytes, Failure> {
     let mut place = scale;
     for digit in fraction.chars() {
         let digit = u64::from(digit.to_digit(10).ok_or_else(bad)?);
-        if place % 10 != 0 {
+        if !place.is_multiple_of(10) {
             if digit != 0 {
                 return Err(bad());
             }

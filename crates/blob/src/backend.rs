@@ -112,10 +112,10 @@ impl Storage {
     /// is only logged: the sweep deletes the marker later, and undoing a
     /// finished upload is harmless.
     pub(crate) async fn drop_marker(&self, marker: &Path) {
-        if let Err(error) = self.objects.delete(marker).await {
-            if !matches!(error, object_store::Error::NotFound { .. }) {
-                tracing::warn!(%marker, %error, "could not delete an upload marker; the sweep will");
-            }
+        if let Err(error) = self.objects.delete(marker).await
+            && !matches!(error, object_store::Error::NotFound { .. })
+        {
+            tracing::warn!(%marker, %error, "could not delete an upload marker; the sweep will");
         }
     }
 

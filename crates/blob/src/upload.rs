@@ -80,10 +80,8 @@ impl Staged {
             self.file.sync_all()?;
         }
         std::fs::rename(&self.temp, &self.dest)?;
-        if fsync {
-            if let Some(folder) = self.dest.parent() {
-                std::fs::File::open(folder)?.sync_all()?;
-            }
+        if fsync && let Some(folder) = self.dest.parent() {
+            std::fs::File::open(folder)?.sync_all()?;
         }
         Ok(())
     }
@@ -316,15 +314,15 @@ impl Upload {
         while self.in_flight.len() >= self.options.parts_in_flight.max(1) {
             self.join_one().await?;
         }
-        if self.marker_written.elapsed() > MARKER_REFRESH {
-            if let Some(marker) = &self.marker {
-                let upload_id = match &self.sink {
-                    Sink::Parts(id) => id.as_str(),
-                    _ => "",
-                };
-                self.storage.put_marker(marker, &self.location, upload_id).await?;
-                self.marker_written = Instant::now();
-            }
+        if self.marker_written.elapsed() > MARKER_REFRESH
+            && let Some(marker) = &self.marker
+        {
+            let upload_id = match &self.sink {
+                Sink::Parts(id) => id.as_str(),
+                _ => "",
+            };
+            self.storage.put_marker(marker, &self.location, upload_id).await?;
+            self.marker_written = Instant::now();
         }
 
         let chunks = self.part_chunks(ends_file);
@@ -473,10 +471,10 @@ impl Upload {
         self.buf = Vec::new();
         let result = undo(&self.storage, &self.location, std::mem::replace(&mut self.sink, Sink::Finished)).await;
         // Keep the marker when cleaning up failed, so that a sweep retries.
-        if result.is_ok() {
-            if let Some(marker) = self.marker.take() {
-                self.storage.drop_marker(&marker).await;
-            }
+        if result.is_ok()
+            && let Some(marker) = self.marker.take()
+        {
+            self.storage.drop_marker(&marker).await;
         }
         result
     }

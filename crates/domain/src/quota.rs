@@ -65,7 +65,7 @@ impl fmt::Display for Bytes {
             unit += 1;
         }
         let tenths = scaled / 100;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             write!(f, "{} {}", tenths / 10, UNITS[unit])
         } else {
             write!(f, "{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])

@@ -10,7 +10,7 @@ use ferry_app::{App, AppError, Authenticated, Principal, SecretToken};
 use ferry_domain::access::{Action, Rule, portal_boundary};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::RemoteAddr;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use poem_openapi::payload::Json;
 
 use crate::error::{ErrorBody, Failure, respond};
@@ -60,6 +60,20 @@ fn decided_by(status: StatusCode, rule: Rule, layer: u8) -> String {
     format!("{verdict}: {} (layer {layer})", rule.cited())
 }
 
+/// The signed-in caller's principal, for poem handlers (the streaming
+/// operations): read from the [`Caller`] the guard stored; without one the
+/// request answers 401, as [`Caller::principal`] does (the guard already
+/// refuses that for private operations).
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn(pub Principal);
+
+impl<'a> FromRequest<'a> for SignedIn {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let caller = req.extensions().get::<Caller>().copied().unwrap_or(Caller(None));
+        caller.principal().map(Self).map_err(|failure| poem::Error::from_response(respond(failure)))
+    }
+}
+
 /// Where the request came from, for throttling.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
@@ -83,7 +97,8 @@ impl<E> Guard<E> {
     }
 }
 
-fn unsafe_method(method: &Method) -> bool {
+/// Whether `method` changes something (and so needs CSRF with the cookie).
+pub(crate) fn unsafe_method(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 

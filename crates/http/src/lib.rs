@@ -19,6 +19,7 @@ pub mod api;
 pub mod error;
 pub mod guard;
 pub mod operations;
+mod security_doc;
 mod streaming_doc;
 mod transfer;
 
@@ -42,7 +43,13 @@ pub struct HttpConfig {
 /// The OpenAPI document of the whole API, as JSON.
 #[must_use]
 pub fn spec_json(app: &App, config: &HttpConfig) -> String {
-    streaming_doc::merge(&openapi(app, config).spec())
+    document(&openapi(app, config).spec())
+}
+
+/// The document served: the one poem-openapi generated, with the streaming
+/// operations and the security schemes added.
+fn document(generated: &str) -> String {
+    security_doc::declare(&streaming_doc::merge(generated))
 }
 
 fn openapi(app: &App, config: &HttpConfig) -> OpenApiService<api::Apis, ()> {
@@ -59,14 +66,17 @@ fn openapi(app: &App, config: &HttpConfig) -> OpenApiService<api::Apis, ()> {
 /// The whole web server as one endpoint.
 pub fn router(app: App, config: HttpConfig) -> impl Endpoint {
     let service = openapi(&app, &config);
-    // The streaming operations are described by hand and merged into the
+    // The streaming operations and the security schemes are added to the
     // generated document, which Swagger UI's page carries verbatim.
     let generated = service.spec();
-    let spec = streaming_doc::merge(&generated);
+    let spec = document(&generated);
     let docs_page = service.swagger_ui_html().replacen(&generated, &spec, 1);
     let ready_app = app.clone();
     Route::new()
-        .nest("/api/v1", guard::Guard::new(transfer::routes(&app).nest("/", service.into_endpoint()), app))
+        .nest(
+            "/api/v1",
+            guard::Guard::new(transfer::routes().nest("/", service.into_endpoint()).data(app.clone()), app),
+        )
         .at(
             "/api/openapi.json",
             make_sync(move |_| spec.clone()).map_to_response().with(ContentType("application/json")),

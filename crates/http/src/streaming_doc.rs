@@ -4,7 +4,11 @@
 //! by hand and merged into the generated document ([`merge`]); a test keeps
 //! this description and `STREAMING` in step.
 
+use poem_openapi::registry::Registry;
+use poem_openapi::types::Type;
 use serde_json::{Value, json};
+
+use crate::transfer::StreamedTransfer;
 
 /// Adds the streaming operations and their schemas to `spec`, the document
 /// poem-openapi generated.
@@ -215,47 +219,25 @@ fn paths_of_streams() -> Value {
     })
 }
 
+/// The schemas the streaming operations refer to: the request body of a
+/// JSON `POST /transfers`, and its answer, [`StreamedTransfer`], whose
+/// schema poem-openapi writes from the type the handler serializes (its
+/// documents are the generated `DocumentOut`, as everywhere else).
 fn schemas_of_streams() -> Value {
     let uuid = json!({ "type": "string", "format": "uuid" });
-    json!({
-        "TransferDestination": {
-            "type": "object",
-            "description": "Where a transfer goes: a client (its users, or those named in `to`) or a connection.",
-            "properties": {
-                "client": uuid,
-                "connection": uuid,
-                "to": { "type": "array", "items": uuid, "maxItems": 100 }
-            }
-        },
-        "StreamedDocument": {
-            "type": "object",
-            "required": ["id", "batch", "name", "size", "content_type", "sha256", "uploader", "recipients", "created_at"],
-            "properties": {
-                "id": uuid, "batch": uuid,
-                "name": { "type": "string", "description": "The name as sent, for display." },
-                "size": { "type": "integer", "format": "uint64" },
-                "content_type": { "type": "string", "description": "Told from the bytes." },
-                "sha256": { "type": "string", "description": "Hex." },
-                "uploader": uuid,
-                "client": { "type": "string", "format": "uuid", "nullable": true },
-                "connection": { "type": "string", "format": "uuid", "nullable": true },
-                "recipients": { "type": "array", "items": uuid },
-                "created_at": { "type": "string", "format": "date-time" }
-            }
-        },
-        "StreamedTransfer": {
-            "type": "object",
-            "required": ["batch", "recipients", "completed", "documents"],
-            "properties": {
-                "batch": uuid,
-                "client": { "type": "string", "format": "uuid", "nullable": true },
-                "connection": { "type": "string", "format": "uuid", "nullable": true },
-                "recipients": { "type": "array", "items": uuid },
-                "completed": { "type": "boolean", "description": "Whether its recipients were told." },
-                "documents": { "type": "array", "items": { "$ref": "#/components/schemas/StreamedDocument" } }
-            }
+    let mut registry = Registry::new();
+    <StreamedTransfer as Type>::register(&mut registry);
+    let mut schemas = serde_json::to_value(&registry.schemas).expect("schemas are JSON");
+    schemas["TransferDestination"] = json!({
+        "type": "object",
+        "description": "Where a transfer goes: a client (its users, or those named in `to`) or a connection.",
+        "properties": {
+            "client": uuid,
+            "connection": uuid,
+            "to": { "type": "array", "items": uuid, "maxItems": 100 }
         }
-    })
+    });
+    schemas
 }
 
 #[cfg(test)]

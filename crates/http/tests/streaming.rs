@@ -412,3 +412,55 @@ async fn downloads_are_ranged_attachments_never_inline() {
     tail.assert_status(StatusCode::PARTIAL_CONTENT);
     tail.assert_bytes(&DOCUMENT_CONTENT[DOCUMENT_CONTENT.len() - 4..]).await;
 }
+
+/// A wrong method on a streaming path answers 405 in the error shape with
+/// `Allow`; `HEAD` is no `GET` on a download (it would count one).
+#[tokio::test]
+async fn wrong_methods_answer_405_with_allow() {
+    let world = World::new().await;
+    let auth = format!("Bearer {}", world.token(Role::Admin).expect("a session"));
+    let content = format!("/api/v1/documents/{}/content", world.id("D1"));
+    let upload = format!("/api/v1/uploads/{}", uuid_like());
+    for (method, path, allow) in [
+        (Method::GET, "/api/v1/transfers".to_owned(), "POST"),
+        (Method::PUT, "/api/v1/uploads".to_owned(), "POST, OPTIONS"),
+        (Method::GET, upload, "HEAD, PATCH, DELETE"),
+        (Method::HEAD, content.clone(), "GET"),
+        (Method::DELETE, content, "GET"),
+    ] {
+        let response = world.client.request(method.clone(), &path).header("authorization", &auth).send().await;
+        response.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+        response.assert_header("allow", allow);
+        if method != Method::HEAD {
+            let json: serde_json::Value =
+                serde_json::from_slice(&response.0.into_body().into_vec().await.unwrap()).expect("a JSON error");
+            assert_eq!(json["field"], "method", "{method} {path}: {json}");
+        }
+    }
+}
+
+fn uuid_like() -> &'static str {
+    "0190d8f4-0000-7000-8000-000000000000"
+}
+
+/// `POST /transfers` answers its documents in the shape `GET /documents/{id}` does.
+#[tokio::test]
+async fn a_transfer_answers_its_documents_as_documents_are_read() {
+    let world = World::new().await;
+    let (status, body) =
+        call(&world, Role::Admin, Call::Send { client: Some("C1"), connection: None, to: None }, None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sent: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let document = &sent["documents"][0];
+    let recipient = &document["recipients"][0];
+    assert!(recipient["user"].is_string() && recipient["first_downloaded_at"].is_null(), "{sent}");
+    let id = document["id"].as_str().expect("an id");
+    let read = world.send(Role::Admin, &Method::GET, &format!("/documents/{id}"), None).await;
+    // The same fields and values; only `created_at` may be finer before it is stored.
+    let without_time = |d: &serde_json::Value| {
+        let mut d = d.as_object().expect("an object").clone();
+        d.remove("created_at").filter(serde_json::Value::is_string).expect("a time");
+        d
+    };
+    assert_eq!(without_time(&read.json["document"]), without_time(document));
+}

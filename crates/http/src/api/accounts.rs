@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::dto::{ClientOut, PracticeOut, Str, UserOut, rfc3339};
+use super::dto::{ClientOut, Page, PracticeOut, Str, UserOut, page_request, rfc3339};
 use super::{Done, Tag};
 use crate::HttpConfig;
 use crate::error::ApiResult;
@@ -153,15 +153,6 @@ struct SwitcherEntry {
     active_tasks_held: u32,
 }
 
-/// A page of the account switcher.
-#[derive(Object)]
-struct SwitcherPage {
-    /// The clients.
-    items: Vec<SwitcherEntry>,
-    /// The cursor of the next page, if any.
-    next: Option<String>,
-}
-
 #[OpenApi(tag = "Tag::Accounts")]
 impl AccountsApi {
     /// Sign in with email and password.
@@ -276,21 +267,14 @@ impl AccountsApi {
         caller: Data<&Caller>,
         limit: poem_openapi::param::Query<Option<u32>>,
         after: poem_openapi::param::Query<Option<String>>,
-    ) -> ApiResult<Json<SwitcherPage>> {
-        super::dto::check_limit(limit.0)?;
-        let page = self.app.my_clients(&caller.principal()?, &super::dto::page(limit.0, after.0)).await?;
-        Ok(Json(SwitcherPage {
-            items: page
-                .items
-                .iter()
-                .map(|c| SwitcherEntry {
-                    client: ClientOut::from(&c.client),
-                    membership: c.facts.membership.map(|m| m.as_str().to_owned()),
-                    assigned: c.facts.assigned,
-                    active_tasks_held: c.facts.active_tasks_held,
-                })
-                .collect(),
-            next: page.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<SwitcherEntry>>> {
+        let request = page_request(limit.0, after.0)?;
+        let page = self.app.my_clients(&caller.principal()?, &request).await?;
+        Ok(Json(Page::from_found(&page, |c| SwitcherEntry {
+            client: ClientOut::from(&c.client),
+            membership: c.facts.membership.map(|m| m.as_str().to_owned()),
+            assigned: c.facts.assigned,
+            active_tasks_held: c.facts.active_tasks_held,
+        })))
     }
 }

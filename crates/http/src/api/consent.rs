@@ -15,7 +15,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{ClientOut, Str, UserOut, check_limit, client_id, id, page, practice_id, rfc3339};
+use super::dto::{ClientOut, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -182,24 +182,6 @@ impl From<&ConnectionView> for ConnectionOut {
     }
 }
 
-/// A page of engagements.
-#[derive(Debug, Clone, Object)]
-struct EngagementPage {
-    /// The engagements.
-    items: Vec<EngagementOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
-/// A page of connections.
-#[derive(Debug, Clone, Object)]
-struct ConnectionPage {
-    /// The connections.
-    items: Vec<ConnectionOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
 /// What accepting an invitation started.
 #[derive(Debug, Clone, Object)]
 struct AcceptedOut {
@@ -228,24 +210,6 @@ impl From<&ClientMemberRecord> for ClientMemberOut {
     fn from(m: &ClientMemberRecord) -> Self {
         Self { user: UserOut::from(&m.user), client: m.client.to_string(), role: m.role.as_str().to_owned() }
     }
-}
-
-/// A page of a client's users.
-#[derive(Debug, Clone, Object)]
-struct ClientMemberPage {
-    /// The users, owner first.
-    items: Vec<ClientMemberOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
-/// A page of clients.
-#[derive(Debug, Clone, Object)]
-struct ClientPage {
-    /// The clients.
-    items: Vec<ClientOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
 }
 
 fn engagement_id(raw: &str) -> ApiResult<EngagementId> {
@@ -285,14 +249,10 @@ impl ConsentApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<ConnectionPage>> {
-        check_limit(limit.0)?;
-        let found =
-            self.app.list_connections(&caller.principal()?, practice_id(&practice.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(ConnectionPage {
-            items: found.items.iter().map(ConnectionOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<ConnectionOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.list_connections(&caller.principal()?, practice_id(&practice.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, ConnectionOut::from)))
     }
 
     /// Invite an outside party (such as a client's accountant) by email (admins of an approved practice).
@@ -318,16 +278,10 @@ impl ConsentApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<ClientPage>> {
-        check_limit(limit.0)?;
-        let found = self
-            .app
-            .list_practice_clients(&caller.principal()?, practice_id(&practice.0)?, &page(limit.0, after.0))
-            .await?;
-        Ok(Json(ClientPage {
-            items: found.items.iter().map(|c| ClientOut::from(&c.client)).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<ClientOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.list_practice_clients(&caller.principal()?, practice_id(&practice.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, |c| ClientOut::from(&c.client))))
     }
 
     /// My engagements, with their state: a practice admin's practice's, or
@@ -338,13 +292,10 @@ impl ConsentApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<EngagementPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.list_my_engagements(&caller.principal()?, &page(limit.0, after.0)).await?;
-        Ok(Json(EngagementPage {
-            items: found.items.iter().map(EngagementOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<EngagementOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.list_my_engagements(&caller.principal()?, &request).await?;
+        Ok(Json(Page::from_found(&found, EngagementOut::from)))
     }
 
     /// My connections, with their state: a practice admin's practice's, or an outside party's own.
@@ -354,13 +305,10 @@ impl ConsentApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<ConnectionPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.list_my_connections(&caller.principal()?, &page(limit.0, after.0)).await?;
-        Ok(Json(ConnectionPage {
-            items: found.items.iter().map(ConnectionOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<ConnectionOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.list_my_connections(&caller.principal()?, &request).await?;
+        Ok(Json(Page::from_found(&found, ConnectionOut::from)))
     }
 
     /// Accept an invitation from its mailed link (no session needed).
@@ -475,14 +423,10 @@ impl ConsentApi {
         client: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<ClientMemberPage>> {
-        check_limit(limit.0)?;
-        let found =
-            self.app.list_client_members(&caller.principal()?, client_id(&client.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(ClientMemberPage {
-            items: found.items.iter().map(ClientMemberOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<ClientMemberOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.list_client_members(&caller.principal()?, client_id(&client.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, ClientMemberOut::from)))
     }
 
     /// Invite a colleague to the client (the owner); a new user is mailed a link to set a password.

@@ -1,8 +1,12 @@
-//! The JSON shapes shared by several groups, and helpers to parse ids and pages.
+//! The JSON shapes shared by several groups (and the streaming operations),
+//! the one page of every list, and helpers to parse ids and page requests.
 
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
-use ferry_ports::records::{ClientRecord, Cursor, MemberRecord, PageRequest, PracticeRecord, UserRecord};
+use ferry_ports::records::{
+    self, ClientRecord, Cursor, DocumentRecord, MemberRecord, PageRequest, PracticeRecord, UserRecord,
+};
 use poem_openapi::Object;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -11,26 +15,37 @@ use crate::error::Failure;
 /// The default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
 
-/// A page request from `?limit=&after=`.
-#[must_use]
-pub fn page(limit: Option<u32>, after: Option<String>) -> PageRequest {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    match after {
-        Some(after) if !after.is_empty() => PageRequest::after(limit, Cursor(after)),
-        _ => PageRequest::first(limit),
-    }
-}
-
-/// Checks `?limit=`: 1 to 500.
+/// The page `?limit=&after=` asks for: `limit` 1 to 500 (default
+/// [`DEFAULT_LIMIT`]), after the cursor `after` (the first page without one).
 ///
 /// # Errors
-/// 400 naming `limit`.
-pub fn check_limit(limit: Option<u32>) -> Result<(), Failure> {
-    match limit {
-        Some(l) if l == 0 || l > PageRequest::MAX_LIMIT => {
-            Err(Failure::invalid("limit", format!("limit must be between 1 and {}", PageRequest::MAX_LIMIT)))
-        }
-        _ => Ok(()),
+/// 400 naming `limit` outside 1 to 500.
+pub fn page_request(limit: Option<u32>, after: Option<String>) -> Result<PageRequest, Failure> {
+    if let Some(l) = limit
+        && (l == 0 || l > PageRequest::MAX_LIMIT)
+    {
+        return Err(Failure::invalid("limit", format!("limit must be between 1 and {}", PageRequest::MAX_LIMIT)));
+    }
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    Ok(match after {
+        Some(after) if !after.is_empty() => PageRequest::after(limit, Cursor(after)),
+        _ => PageRequest::first(limit),
+    })
+}
+
+/// A page of a list (each list's operation says its order).
+#[derive(Debug, Clone, Object)]
+pub struct Page<T: Type + ParseFromJSON + ToJSON> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    pub next: Option<String>,
+}
+
+impl<T: Type + ParseFromJSON + ToJSON> Page<T> {
+    /// The page `found`, each item shown with `show` (such as `ItemOut::from`).
+    pub fn from_found<'a, R>(found: &'a records::Page<R>, show: impl FnMut(&'a R) -> T) -> Self {
+        Self { items: found.items.iter().map(show).collect(), next: found.next.as_ref().map(|c| c.0.clone()) }
     }
 }
 
@@ -129,15 +144,6 @@ impl From<&MemberRecord> for PersonOut {
     }
 }
 
-/// A page of people.
-#[derive(Debug, Clone, Object)]
-pub struct PersonPage {
-    /// The people.
-    pub items: Vec<PersonOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    pub next: Option<String>,
-}
-
 /// A practice's white label.
 #[derive(Debug, Clone, Object)]
 pub struct BrandingOut {
@@ -224,6 +230,65 @@ pub struct ClientOut {
 impl From<&ClientRecord> for ClientOut {
     fn from(c: &ClientRecord) -> Self {
         Self { id: c.id.to_string(), name: c.name.as_str().to_owned(), created_at: rfc3339(c.created_at) }
+    }
+}
+
+/// A recipient of a document and when they first downloaded it.
+#[derive(Debug, Clone, Object)]
+pub struct DeliveryOut {
+    /// The recipient's user id.
+    pub user: String,
+    /// Their first download, if any.
+    pub first_downloaded_at: Option<String>,
+}
+
+/// A document's metadata.
+#[derive(Debug, Clone, Object)]
+pub struct DocumentOut {
+    /// The document's id.
+    id: String,
+    /// The transfer (batch) it was sent in.
+    batch: String,
+    /// Its name, as sent (never a storage path).
+    name: String,
+    /// Its size in bytes.
+    size: u64,
+    /// The content type told from its bytes.
+    content_type: String,
+    /// SHA-256 of the content, in hex: compare it with your copy.
+    sha256: String,
+    /// The user id of who uploaded it.
+    uploader: String,
+    /// The client it belongs to (absent when sent over a connection).
+    client: Option<String>,
+    /// The connection it travelled over (absent between a practice and a client).
+    connection: Option<String>,
+    /// Its recipients and their first downloads.
+    recipients: Vec<DeliveryOut>,
+    /// When it was uploaded.
+    created_at: String,
+}
+
+impl From<&DocumentRecord> for DocumentOut {
+    fn from(record: &DocumentRecord) -> Self {
+        let d = &record.document;
+        Self {
+            id: d.id.to_string(),
+            batch: d.batch.to_string(),
+            name: d.name.clone(),
+            size: d.size.get(),
+            content_type: d.content_type.clone(),
+            sha256: hex::encode(d.sha256),
+            uploader: d.uploader.to_string(),
+            client: d.client.map(|c| c.to_string()),
+            connection: d.connection.map(|c| c.to_string()),
+            recipients: record
+                .first_downloads
+                .iter()
+                .map(|(user, at)| DeliveryOut { user: user.to_string(), first_downloaded_at: at.map(rfc3339) })
+                .collect(),
+            created_at: rfc3339(d.created_at),
+        }
     }
 }
 

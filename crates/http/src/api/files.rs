@@ -12,8 +12,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{Done, UserOut, check_limit, id, page};
-use super::work::{DocumentOut, DocumentPage};
+use super::dto::{DocumentOut, Done, Page, UserOut, id, page_request};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -50,13 +49,10 @@ impl FilesApi {
         mailbox: Mailbox,
         limit: Option<u32>,
         after: Option<String>,
-    ) -> ApiResult<Json<DocumentPage>> {
-        check_limit(limit)?;
-        let found = self.app.my_documents(&caller.principal()?, mailbox, &page(limit, after)).await?;
-        Ok(Json(DocumentPage {
-            items: found.items.iter().map(DocumentOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<DocumentOut>>> {
+        let request = page_request(limit, after)?;
+        let found = self.app.my_documents(&caller.principal()?, mailbox, &request).await?;
+        Ok(Json(Page::from_found(&found, DocumentOut::from)))
     }
 }
 
@@ -69,7 +65,7 @@ impl FilesApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<DocumentPage>> {
+    ) -> ApiResult<Json<Page<DocumentOut>>> {
         self.mailbox(&caller, Mailbox::Inbox, limit.0, after.0).await
     }
 
@@ -80,7 +76,7 @@ impl FilesApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<DocumentPage>> {
+    ) -> ApiResult<Json<Page<DocumentOut>>> {
         self.mailbox(&caller, Mailbox::Outbox, limit.0, after.0).await
     }
 

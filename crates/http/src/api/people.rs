@@ -9,7 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{Done, PersonOut, PersonPage, Str, check_limit, client_id, page, practice_id, user_id};
+use super::dto::{Done, Page, PersonOut, Str, client_id, page_request, practice_id, user_id};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -52,11 +52,10 @@ impl PeopleApi {
         picker: Picker,
         limit: Option<u32>,
         after: Option<String>,
-    ) -> ApiResult<Json<PersonPage>> {
-        check_limit(limit)?;
-        let found =
-            self.app.list_people(&caller.principal()?, practice_id(practice)?, picker, &page(limit, after)).await?;
-        Ok(Json(PersonPage { items: found.items.iter().map(PersonOut::from).collect(), next: found.next.map(|c| c.0) }))
+    ) -> ApiResult<Json<Page<PersonOut>>> {
+        let request = page_request(limit, after)?;
+        let found = self.app.list_people(&caller.principal()?, practice_id(practice)?, picker, &request).await?;
+        Ok(Json(Page::from_found(&found, PersonOut::from)))
     }
 }
 
@@ -70,7 +69,7 @@ impl PeopleApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<PersonPage>> {
+    ) -> ApiResult<Json<Page<PersonOut>>> {
         self.list(&caller, &practice.0, Picker::StaffList, limit.0, after.0).await
     }
 
@@ -82,7 +81,7 @@ impl PeopleApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<PersonPage>> {
+    ) -> ApiResult<Json<Page<PersonOut>>> {
         self.list(&caller, &practice.0, Picker::BookkeeperList, limit.0, after.0).await
     }
 
@@ -179,7 +178,7 @@ impl PeopleApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<PersonPage>> {
+    ) -> ApiResult<Json<Page<PersonOut>>> {
         self.list(&caller, &practice.0, Picker::Assignee, limit.0, after.0).await
     }
 
@@ -191,7 +190,7 @@ impl PeopleApi {
         practice: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<PersonPage>> {
+    ) -> ApiResult<Json<Page<PersonOut>>> {
         self.list(&caller, &practice.0, Picker::Reviewer, limit.0, after.0).await
     }
 }

@@ -8,7 +8,7 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{DirectoryEntry, PracticeOut, Str, check_limit, page, practice_id};
+use super::dto::{DirectoryEntry, Page, PracticeOut, Str, page_request, practice_id};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -36,15 +36,6 @@ struct PracticeChangeBody {
     colour: MaybeUndefined<Str>,
     /// The https page of the practice's site that embeds the portal.
     portal_url: MaybeUndefined<Str>,
-}
-
-/// A page of the directory.
-#[derive(Object)]
-struct DirectoryPage {
-    /// Approved practices.
-    items: Vec<DirectoryEntry>,
-    /// The cursor of the next page, if any.
-    next: Option<String>,
 }
 
 /// One allowance.
@@ -100,20 +91,13 @@ impl PracticesApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<DirectoryPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.practice_directory(&caller.principal()?, &page(limit.0, after.0)).await?;
-        Ok(Json(DirectoryPage {
-            items: found
-                .items
-                .iter()
-                .map(|p| DirectoryEntry {
-                    id: p.id.to_string(),
-                    name: p.branding.display_name.as_ref().unwrap_or(&p.name).as_str().to_owned(),
-                })
-                .collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<DirectoryEntry>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.practice_directory(&caller.principal()?, &request).await?;
+        Ok(Json(Page::from_found(&found, |p| DirectoryEntry {
+            id: p.id.to_string(),
+            name: p.branding.display_name.as_ref().unwrap_or(&p.name).as_str().to_owned(),
+        })))
     }
 
     /// A practice's details (its admins and staff).

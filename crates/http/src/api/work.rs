@@ -8,7 +8,7 @@ use ferry_app::{
 use ferry_domain::ids::{ChecklistItemId, FilingId, TaskId, UserId};
 use ferry_domain::work::FilingTransition;
 use ferry_ports::records::{
-    ChecklistItemRecord, CommentRecord, DocumentRecord, EmailLogRecord, FilingRecord, TaskRecord, TimeEntryRecord,
+    ChecklistItemRecord, CommentRecord, EmailLogRecord, FilingRecord, TaskRecord, TimeEntryRecord,
 };
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -18,7 +18,7 @@ use poem_openapi::{Object, OpenApi};
 use time::Date;
 
 use super::Tag;
-use super::dto::{ClientOut, Done, Str, UserOut, check_limit, client_id, id, page, rfc3339, whole};
+use super::dto::{ClientOut, DocumentOut, Done, Page, Str, UserOut, client_id, id, page_request, rfc3339, whole};
 use crate::error::{ApiResult, Failure};
 use crate::guard::Caller;
 
@@ -46,14 +46,6 @@ fn body_user(field: &str, raw: Option<&str>) -> Result<Option<UserId>, Failure> 
 /// A date as `YYYY-MM-DD`.
 fn day(date: Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 // Requests.
@@ -199,15 +191,6 @@ impl From<&FilingRecord> for FilingOut {
     }
 }
 
-/// A page of filings.
-#[derive(Object)]
-struct FilingPage {
-    /// The filings, in order of creation.
-    items: Vec<FilingOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
 /// A task.
 #[derive(Object)]
 struct TaskOut {
@@ -251,15 +234,6 @@ impl From<&TaskRecord> for TaskOut {
             created_at: rfc3339(t.created_at),
         }
     }
-}
-
-/// A page of tasks.
-#[derive(Object)]
-struct TaskPage {
-    /// The tasks.
-    items: Vec<TaskOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
 }
 
 /// A filing with its tasks.
@@ -368,15 +342,6 @@ impl From<&CommentRecord> for CommentOut {
     }
 }
 
-/// A page of comments.
-#[derive(Object)]
-struct CommentPage {
-    /// The comments, oldest first.
-    items: Vec<CommentOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
 /// A task with everything on it.
 #[derive(Object)]
 struct TaskDetailOut {
@@ -404,74 +369,6 @@ impl From<&TaskView> for TaskDetailOut {
     }
 }
 
-/// A recipient of a document and when they first downloaded it.
-#[derive(Object)]
-pub(crate) struct DeliveryOut {
-    /// The recipient's user id.
-    pub(crate) user: String,
-    /// Their first download, if any.
-    pub(crate) first_downloaded_at: Option<String>,
-}
-
-/// A document's metadata.
-#[derive(Object)]
-pub(crate) struct DocumentOut {
-    /// The document's id.
-    id: String,
-    /// The transfer (batch) it was sent in.
-    batch: String,
-    /// Its name, as sent (never a storage path).
-    name: String,
-    /// Its size in bytes.
-    size: u64,
-    /// The content type told from its bytes.
-    content_type: String,
-    /// SHA-256 of the content, in hex: compare it with your copy.
-    sha256: String,
-    /// The user id of who uploaded it.
-    uploader: String,
-    /// The client it belongs to (absent when sent over a connection).
-    client: Option<String>,
-    /// The connection it travelled over (absent between a practice and a client).
-    connection: Option<String>,
-    /// Its recipients and their first downloads.
-    recipients: Vec<DeliveryOut>,
-    /// When it was uploaded.
-    created_at: String,
-}
-
-impl From<&DocumentRecord> for DocumentOut {
-    fn from(record: &DocumentRecord) -> Self {
-        let d = &record.document;
-        Self {
-            id: d.id.to_string(),
-            batch: d.batch.to_string(),
-            name: d.name.clone(),
-            size: d.size.get(),
-            content_type: d.content_type.clone(),
-            sha256: hex(&d.sha256),
-            uploader: d.uploader.to_string(),
-            client: d.client.map(|c| c.to_string()),
-            connection: d.connection.map(|c| c.to_string()),
-            recipients: record
-                .first_downloads
-                .iter()
-                .map(|(user, at)| DeliveryOut { user: user.to_string(), first_downloaded_at: at.map(rfc3339) })
-                .collect(),
-            created_at: rfc3339(d.created_at),
-        }
-    }
-}
-
-/// A page of documents.
-#[derive(Object)]
-pub(crate) struct DocumentPage {
-    /// The documents, newest first.
-    pub(crate) items: Vec<DocumentOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    pub(crate) next: Option<String>,
-}
-
 /// An entry of a client's email log.
 #[derive(Object)]
 struct EmailOut {
@@ -494,15 +391,6 @@ impl From<&EmailLogRecord> for EmailOut {
             created_at: rfc3339(e.created_at),
         }
     }
-}
-
-/// A page of the email log.
-#[derive(Object)]
-struct EmailPage {
-    /// The messages, newest first.
-    items: Vec<EmailOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
 }
 
 /// A practice, by name.
@@ -564,15 +452,6 @@ impl From<&MyTaskView> for MyTaskOut {
     }
 }
 
-/// A page of My Tasks.
-#[derive(Object)]
-struct MyTaskPage {
-    /// The tasks, soonest due first (undated last).
-    items: Vec<MyTaskOut>,
-    /// The cursor of the next page (`?after=`), if there is one.
-    next: Option<String>,
-}
-
 /// The dashboard.
 #[derive(Object)]
 struct DashboardOut {
@@ -626,10 +505,10 @@ impl WorkApi {
         client: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<FilingPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.filings(&caller.principal()?, client_id(&client.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(FilingPage { items: found.items.iter().map(FilingOut::from).collect(), next: found.next.map(|c| c.0) }))
+    ) -> ApiResult<Json<Page<FilingOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.filings(&caller.principal()?, client_id(&client.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, FilingOut::from)))
     }
 
     /// Create a filing for a client (admins and staff in scope); it starts active.
@@ -659,14 +538,10 @@ impl WorkApi {
         client: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<DocumentPage>> {
-        check_limit(limit.0)?;
-        let found =
-            self.app.client_documents(&caller.principal()?, client_id(&client.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(DocumentPage {
-            items: found.items.iter().map(DocumentOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<DocumentOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.client_documents(&caller.principal()?, client_id(&client.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, DocumentOut::from)))
     }
 
     /// A client's email log, newest first (practice users in scope).
@@ -677,11 +552,10 @@ impl WorkApi {
         client: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<EmailPage>> {
-        check_limit(limit.0)?;
-        let found =
-            self.app.client_emails(&caller.principal()?, client_id(&client.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(EmailPage { items: found.items.iter().map(EmailOut::from).collect(), next: found.next.map(|c| c.0) }))
+    ) -> ApiResult<Json<Page<EmailOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.client_emails(&caller.principal()?, client_id(&client.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, EmailOut::from)))
     }
 
     /// Whom you may send files to (client users): admins and staff of engaged practices who can open the client.
@@ -724,10 +598,10 @@ impl WorkApi {
         filing: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<TaskPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.filing_tasks(&caller.principal()?, filing_id(&filing.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(TaskPage { items: found.items.iter().map(TaskOut::from).collect(), next: found.next.map(|c| c.0) }))
+    ) -> ApiResult<Json<Page<TaskOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.filing_tasks(&caller.principal()?, filing_id(&filing.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, TaskOut::from)))
     }
 
     /// Add a task to an active filing (admins and staff in scope).
@@ -758,13 +632,10 @@ impl WorkApi {
         filing: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<CommentPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.discussion(&caller.principal()?, filing_id(&filing.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(CommentPage {
-            items: found.items.iter().map(CommentOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<CommentOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.discussion(&caller.principal()?, filing_id(&filing.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, CommentOut::from)))
     }
 
     /// Post to a filing's discussion (practice users in scope, bookkeepers included).
@@ -891,13 +762,10 @@ impl WorkApi {
         task: Path<String>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<CommentPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.task_comments(&caller.principal()?, task_id(&task.0)?, &page(limit.0, after.0)).await?;
-        Ok(Json(CommentPage {
-            items: found.items.iter().map(CommentOut::from).collect(),
-            next: found.next.map(|c| c.0),
-        }))
+    ) -> ApiResult<Json<Page<CommentOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.task_comments(&caller.principal()?, task_id(&task.0)?, &request).await?;
+        Ok(Json(Page::from_found(&found, CommentOut::from)))
     }
 
     /// Comment on a task (admins and staff in scope; bookkeepers on their own tasks).
@@ -919,10 +787,10 @@ impl WorkApi {
         caller: Data<&Caller>,
         limit: Query<Option<u32>>,
         after: Query<Option<String>>,
-    ) -> ApiResult<Json<MyTaskPage>> {
-        check_limit(limit.0)?;
-        let found = self.app.my_tasks(&caller.principal()?, &page(limit.0, after.0)).await?;
-        Ok(Json(MyTaskPage { items: found.items.iter().map(MyTaskOut::from).collect(), next: found.next.map(|c| c.0) }))
+    ) -> ApiResult<Json<Page<MyTaskOut>>> {
+        let request = page_request(limit.0, after.0)?;
+        let found = self.app.my_tasks(&caller.principal()?, &request).await?;
+        Ok(Json(Page::from_found(&found, MyTaskOut::from)))
     }
 
     /// Your dashboard: tasks assigned, due within 7 days, and overdue (practice users).
