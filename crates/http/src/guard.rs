@@ -14,7 +14,7 @@ use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody
 use poem_openapi::payload::Json;
 
 use crate::error::{ErrorBody, Failure, respond};
-use crate::operations;
+use crate::operations::{self, Routed};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "ferry_session";
@@ -116,6 +116,22 @@ fn presented_token(req: &Request) -> Option<(SecretToken, bool)> {
     )
 }
 
+/// An error answer of the guard's own, in the one error shape.
+fn answer(status: StatusCode, body: ErrorBody) -> Response {
+    (status, poem::web::Json(body)).into_response()
+}
+
+/// 405, naming the methods the path answers (in `Allow` too).
+fn method_not_allowed(allowed: &[Method]) -> Response {
+    let allowed = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    let body = ErrorBody::new("method_not_allowed", format!("this path answers {allowed} only"));
+    let mut response = answer(StatusCode::METHOD_NOT_ALLOWED, ErrorBody { field: Some("method".to_owned()), ..body });
+    if let Ok(allowed) = HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, allowed);
+    }
+    response
+}
+
 fn failure(code: &str, status: StatusCode, message: &str) -> Response {
     let body = Json(ErrorBody::new(code, message));
     match status {
@@ -129,7 +145,14 @@ impl<E: Endpoint> Endpoint for Guard<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let operation = operations::find(req.method(), req.uri().path());
+        // A request no row of the operations table matches reaches no handler.
+        let operation = match operations::route(req.method(), req.uri().path()) {
+            Routed::Operation(operation) => Some(operation),
+            Routed::WrongMethod(allowed) => return Ok(method_not_allowed(&allowed)),
+            Routed::Unknown => {
+                return Ok(answer(StatusCode::NOT_FOUND, ErrorBody::new("not_found", "no such resource")));
+            }
+        };
         let address = match req.remote_addr().0 {
             poem::Addr::SocketAddr(addr) => Some(addr.ip()),
             _ => None,

@@ -143,9 +143,53 @@ ops! {
 /// `/practices/{practice}`).
 #[must_use]
 pub fn find(method: &Method, path: &str) -> Option<&'static Operation> {
+    best_match(OPERATIONS.iter().chain(STREAMING).filter(|op| op.method == *method), path)
+}
+
+/// What the table says of a request, before any handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// The operation it is. A `HEAD` of a JSON operation's path is its
+    /// `GET` (which answers it without a body), with the same checks.
+    Operation(&'static Operation),
+    /// The path is an operation's, but not with this method: the methods it has.
+    WrongMethod(Vec<Method>),
+    /// No operation has this path.
+    Unknown,
+}
+
+/// The row a request is checked by; a request no row matches is refused
+/// before any handler runs.
+#[must_use]
+pub fn route(method: &Method, path: &str) -> Routed {
+    if let Some(op) = find(method, path) {
+        return Routed::Operation(op);
+    }
+    // The JSON operations' `GET` answers `HEAD` (poem-openapi drops the
+    // body); a streaming `GET` does not (a download would be counted).
+    if method == Method::HEAD
+        && let Some(op) = best_match(OPERATIONS.iter().filter(|op| op.method == Method::GET), path)
+    {
+        return Routed::Operation(op);
+    }
+    let mut allowed: Vec<Method> = Vec::new();
+    for op in OPERATIONS.iter().chain(STREAMING) {
+        if !allowed.contains(&op.method) && find(&op.method, path).is_some_and(|found| found.path == op.path) {
+            allowed.push(op.method.clone());
+        }
+    }
+    const ORDER: [Method; 7] =
+        [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+    allowed.sort_by_key(|m| ORDER.iter().position(|o| o == m));
+    if allowed.is_empty() { Routed::Unknown } else { Routed::WrongMethod(allowed) }
+}
+
+/// The operation among `candidates` whose path template matches `path`,
+/// the one with the most literal segments when several do.
+fn best_match<'a>(candidates: impl Iterator<Item = &'a Operation>, path: &str) -> Option<&'a Operation> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut best: Option<(&'static Operation, usize)> = None;
-    for op in OPERATIONS.iter().chain(STREAMING).filter(|op| op.method == *method) {
+    let mut best: Option<(&Operation, usize)> = None;
+    for op in candidates {
         let template: Vec<&str> = op.path.split('/').collect();
         if template.len() != segments.len() {
             continue;

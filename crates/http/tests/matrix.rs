@@ -512,7 +512,7 @@ async fn run_operation(target: &Target, rows: &[Row], report: &mut Report) {
 async fn run_cell(world: &World, target: &Target, cell: &Cell, report: &mut Report) -> bool {
     let path = world.fill(&target.op.path, cell.row.params);
     // Reads send no body; writes send their example (none for those that take none).
-    let body = if target.op.method == Method::GET {
+    let body = if target.op.is_read() {
         None
     } else {
         example_body(&target.op.id, world, UNIQUE.fetch_add(1, Ordering::Relaxed))
@@ -537,7 +537,11 @@ async fn run_cell(world: &World, target: &Target, cell: &Cell, report: &mut Repo
         (Expect::Status(s), false) if s == status => {}
         (Expect::Status(_), false) => report.denials.push(format!("{what} {}", truncate(&answer.text))),
     }
-    if !success && let Err(e) = check_error_shape(&answer) {
+    // A HEAD answer has no body to check.
+    if !success
+        && target.op.method != Method::HEAD
+        && let Err(e) = check_error_shape(&answer)
+    {
         report.shapes.push(format!("{} as {}: {e}", target.op.id, cell.role.short()));
     }
     success && cell.expect != Expect::Ok
@@ -625,5 +629,71 @@ async fn refusals_are_audited_naming_the_deciding_rule() {
         assert_eq!(last.action, action, "{method} {path} as {}", role.name());
         assert_eq!(last.detail, detail, "{method} {path} as {}", role.name());
         assert_eq!(last.actor.map(|u| u.to_string()), Some(world.id(role.user_key().expect("signed in"))));
+    }
+}
+
+/// A `HEAD` of every JSON `GET` operation gets exactly its `GET`'s checks
+/// (authentication, the terms gate, layer 1 with its audit entry, layer 2),
+/// cell by cell of the same table; `OPTIONS`, and any method a path does not
+/// answer, reaches no handler: 405 with the path's methods in `Allow`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_options_get_the_checks_of_their_operation() {
+    use poem::http::StatusCode;
+
+    let world = World::new().await;
+    let mut report = Report::default();
+    for o in OPERATIONS.iter().filter(|o| o.method == Method::GET) {
+        let rows: Vec<Row> = TABLE.iter().filter(|r| r.op == o.id).copied().collect();
+        assert!(!rows.is_empty(), "{} has no row in the table", o.id);
+        let op = SpecOp { id: o.id.to_owned(), method: Method::HEAD, path: o.path.to_owned(), body: None };
+        run_operation(&Target { op, public: o.action.is_none() }, &rows, &mut report).await;
+    }
+    let wrong = [&report.table, &report.allows, &report.denials, &report.shapes];
+    assert!(wrong.iter().all(|w| w.is_empty()), "HEAD answered otherwise than GET:\n{wrong:#?}");
+
+    // A bookkeeper's HEAD refused by layer 1 is audited like the GET.
+    let practice = format!("/practices/{}", world.id("P"));
+    let answer = world.send(Role::BookkeeperWithout, &Method::HEAD, &practice, None).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let mut read = world.app.store().read().await.expect("a read transaction");
+    let entries = read.audit_entries(0, 1000).await.expect("the audit log");
+    assert_eq!(entries.last().expect("an audit entry").entry.action, "practice.view.refused");
+    drop(read);
+
+    // OPTIONS (tus's own aside) and methods a path does not answer: 405, before any handler.
+    let all: Vec<_> = OPERATIONS.iter().chain(ferry_http::operations::STREAMING).collect();
+    let fits = |template: &str, path: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+    };
+    let mut paths: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for o in &all {
+        let any_id =
+            o.path.split('/').map(|s| if s.starts_with('{') { "0190d8f4-0000-7000-8000-000000000000" } else { s });
+        let concrete = any_id.collect::<Vec<_>>().join("/");
+        let methods = all.iter().filter(|other| fits(other.path, &concrete)).map(|other| other.method.to_string());
+        paths.entry(o.path).or_default().extend(methods);
+    }
+    for (template, methods) in &paths {
+        let params: Vec<String> = template
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| format!("{name}=0190d8f4-0000-7000-8000-000000000000"))
+            .collect();
+        let path = world.fill(template, &params.join(" "));
+        for method in [Method::OPTIONS, Method::TRACE] {
+            if methods.contains(method.as_str()) {
+                continue;
+            }
+            for role in [Role::Admin, Role::Anonymous, Role::BookkeeperWithout] {
+                let answer = world.send(role, &method, &path, None).await;
+                assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {template} as {}", role.name());
+                assert_eq!(answer.json["code"], "method_not_allowed", "{method} {template}: {}", answer.text);
+                assert_eq!(answer.json["field"], "method", "{method} {template}");
+                let allow: BTreeSet<String> =
+                    answer.headers_allow().split(", ").filter(|m| !m.is_empty()).map(str::to_owned).collect();
+                assert_eq!(&allow, methods, "{method} {template}: Allow");
+            }
+        }
     }
 }

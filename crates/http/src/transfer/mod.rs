@@ -9,8 +9,9 @@
 //! CSRF, layer 1 from [`crate::operations::STREAMING`]) and call one
 //! ferry-app use case each, which checks scope (layer 2). Handlers take the
 //! app as `Data<&App>` and the caller as [`crate::guard::SignedIn`]; this module holds what
-//! they share: the per-method routes ([`Methods`]), the error answer
-//! ([`Refusal`]), path ids ([`PathId`]) and header helpers.
+//! they share: the per-method routes (a method a path does not answer is
+//! refused by the guard, from the operations table, with `Allow`), the
+//! error answer ([`Refusal`]), path ids ([`PathId`]) and header helpers.
 
 mod download;
 mod multipart;
@@ -21,66 +22,19 @@ pub(crate) use multipart::StreamedTransfer;
 use ferry_app::AppError;
 use ferry_domain::ids::DocumentId;
 use ferry_ports::records::UploadId;
-use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use poem::{Endpoint, FromRequest, IntoEndpoint, Request, RequestBody, Response, Route, RouteMethod};
+use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
+use poem::{FromRequest, Request, RequestBody, Response, Route, RouteMethod};
 
 use crate::error::{Failure, respond};
 
 /// The streaming routes, to nest under `/api/v1` beside the OpenAPI service
-/// (with the app as data).
+/// (with the app as data), behind the guard.
 pub(crate) fn routes() -> Route {
     Route::new()
-        .at("/transfers", Methods::new().on(Method::POST, multipart::post_transfers))
-        .at("/uploads", Methods::new().on(Method::POST, tus::create).on(Method::OPTIONS, tus::options))
-        .at(
-            "/uploads/:upload",
-            Methods::new()
-                .on(Method::HEAD, tus::head)
-                .on(Method::PATCH, tus::append)
-                .on(Method::DELETE, tus::terminate),
-        )
-        .at("/documents/:document/content", Methods::new().on(Method::GET, download::get_content))
-}
-
-/// A path's handlers by method ([`RouteMethod`]), answering any other method
-/// with 405, the error shape and `Allow` (which poem's own 405 lacks; nor
-/// does a `HEAD` fall through to `GET` here).
-struct Methods {
-    route: RouteMethod,
-    allowed: Vec<Method>,
-}
-
-impl Methods {
-    fn new() -> Self {
-        Self { route: RouteMethod::new(), allowed: Vec::new() }
-    }
-
-    fn on<E>(mut self, method: Method, endpoint: E) -> Self
-    where
-        E: IntoEndpoint,
-        E::Endpoint: 'static,
-    {
-        self.allowed.push(method.clone());
-        self.route = self.route.method(method, endpoint);
-        self
-    }
-}
-
-impl Endpoint for Methods {
-    type Output = Response;
-
-    async fn call(&self, req: Request) -> poem::Result<Response> {
-        if self.allowed.contains(req.method()) {
-            return self.route.call(req).await;
-        }
-        let allowed = self.allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-        let error = AppError::invalid("method", format!("this path answers {allowed} only"));
-        let Refusal(mut response) = Refusal::with_status(error, StatusCode::METHOD_NOT_ALLOWED);
-        if let Ok(allowed) = HeaderValue::from_str(&allowed) {
-            response.headers_mut().insert(header::ALLOW, allowed);
-        }
-        Ok(response)
-    }
+        .at("/transfers", RouteMethod::new().post(multipart::post_transfers))
+        .at("/uploads", RouteMethod::new().post(tus::create).options(tus::options))
+        .at("/uploads/:upload", RouteMethod::new().head(tus::head).patch(tus::append).delete(tus::terminate))
+        .at("/documents/:document/content", RouteMethod::new().get(download::get_content))
 }
 
 /// A refused streaming request, answered in the one error shape.

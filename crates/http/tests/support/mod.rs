@@ -228,6 +228,15 @@ pub(crate) struct Answer {
     pub(crate) json: Value,
     /// The body as text.
     pub(crate) text: String,
+    /// The headers.
+    pub(crate) headers: poem::http::HeaderMap,
+}
+
+impl Answer {
+    /// The `Allow` header, empty when there is none.
+    pub(crate) fn headers_allow(&self) -> &str {
+        self.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
 }
 
 impl World {
@@ -359,9 +368,10 @@ pub(crate) fn parse_params(params: &str) -> BTreeMap<String, String> {
 
 async fn answer(response: poem::test::TestResponse) -> Answer {
     let status = response.0.status();
+    let headers = response.0.headers().clone();
     let text = response.0.into_body().into_string().await.unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer { status, json, text }
+    Answer { status, json, text, headers }
 }
 
 fn app_config() -> AppConfig {
@@ -709,7 +719,7 @@ impl SpecOp {
 
     /// Whether it reads only.
     pub(crate) fn is_read(&self) -> bool {
-        self.method == Method::GET
+        self.method == Method::GET || self.method == Method::HEAD
     }
 }
 
