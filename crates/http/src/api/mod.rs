@@ -40,7 +40,10 @@ pub(crate) type Apis = (
     practices::PracticesApi,
     people::PeopleApi,
     consent::ConsentApi,
-    work::WorkApi,
+    work::ClientsApi,
+    work::FilingsApi,
+    work::TasksApi,
+    work::MyWorkApi,
     files::FilesApi,
 );
 
@@ -52,7 +55,10 @@ pub(crate) fn apis(app: &App, config: &HttpConfig) -> Apis {
         practices::PracticesApi { app: app.clone() },
         people::PeopleApi { app: app.clone() },
         consent::ConsentApi { app: app.clone() },
-        work::WorkApi { app: app.clone() },
+        work::ClientsApi { app: app.clone() },
+        work::FilingsApi { app: app.clone() },
+        work::TasksApi { app: app.clone() },
+        work::MyWorkApi { app: app.clone() },
         files::FilesApi { app: app.clone() },
     )
 }
