@@ -4,7 +4,7 @@
 //!
 //! The table is written from PRODUCT.md ("Access rules", "Bookkeeper
 //! portal"), API-MAP.md and the domain's role table and `decide`
-//! (`crates/domain/src/access.rs`), not from what the server answers:
+//! (`crates/domain/src/access/`), not from what the server answers:
 //!
 //! * anonymous callers and deactivated users get 401 on every operation that
 //!   needs a session (a deactivated user's session no longer authenticates,
