@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ferry_domain::access::{Action, Decision, can_open_client, explain_client};
 use ferry_domain::ids::{AddOnId, ClientId, PracticeId, UserId};
-use ferry_domain::people::{Actor, check_seat};
+use ferry_domain::people::Actor;
 use ferry_domain::practice::PracticeStatus;
 use ferry_domain::quota::{AddOn, AllowanceKind, Bytes};
 use ferry_mail::templates::PasswordReason;
@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::accounts::send_password_link;
+use crate::people::take_seat;
 use crate::views::UsageView;
 use crate::{App, AppError, Principal};
 
@@ -383,9 +384,7 @@ impl App {
         let membership = work.tx.member(user).await?;
         let detail = if active {
             if let Some(member) = &membership {
-                let practice = work.practice_record(member.practice).await?;
-                let in_use = work.tx.seats_in_use(member.practice).await?;
-                check_seat(member.role, None, in_use, practice.plan.seat_limit)?;
+                take_seat(&mut work, member.practice, member.role).await?;
             }
             work.tx.set_user_active(user, true).await?;
             "reactivated by the operator".to_owned()

@@ -209,6 +209,18 @@ pub trait PracticeStore: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    /// Takes the practice's lock, held until the transaction ends: on
+    /// PostgreSQL a row lock on the practice, on SQLite the write lock a
+    /// transaction from [`Store::begin`] already holds. Whatever is counted
+    /// and then written for one practice under it (the seats in use before a
+    /// seat is taken, rule 7; the bytes reserved, rule 8) cannot interleave
+    /// with another transaction doing the same. Call it in a transaction
+    /// from [`Store::begin`] only, before counting.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown practice.
+    async fn lock_practice(&mut self, id: PracticeId) -> Result<(), StoreError>;
+
     /// Replaces a practice's plan.
     ///
     /// # Errors
@@ -306,7 +318,8 @@ pub trait PeopleStore: Send {
         page: &PageRequest,
     ) -> Result<Page<MemberRecord>, StoreError>;
 
-    /// Active admins and staff: the seats taken (rule 7).
+    /// Active admins and staff: the seats taken (rule 7). Before a seat is
+    /// taken on this count, hold [`PracticeStore::lock_practice`].
     async fn seats_in_use(&mut self, practice: PracticeId) -> Result<u32, StoreError>;
 
     // Clients.
