@@ -76,19 +76,11 @@ impl App {
         let mut keys = vec![ThrottleKey::Account(email.clone())];
         keys.extend(credentials.address.map(ThrottleKey::Address));
         let now = self.now();
-        let since = now - time::Duration::try_from(config.throttle_window).unwrap_or(time::Duration::HOUR);
+        // Counted as a failure before the password is checked, until it is found right.
+        let attempt = self.admit_attempt(&keys, now).await?;
 
-        // Read: throttling state, the user and their hash.
+        // Read: the user and their hash.
         let mut tx = self.store().read().await?;
-        for key in &keys {
-            let limit = match key {
-                ThrottleKey::Account(_) => config.account_failures,
-                ThrottleKey::Address(_) => config.address_failures,
-            };
-            if tx.login_failures(key, since).await? >= limit {
-                return Err(AppError::Throttled { retry_after_secs: config.throttle_window.as_secs() });
-            }
-        }
         let user = tx.user_by_email(&email).await?;
         let phc = match &user {
             Some(user) => tx.password_hash(user.id).await?,
@@ -104,11 +96,12 @@ impl App {
         let matches = config.passwords.verify(credentials.password, phc).await?;
         let mut tx = self.store().begin().await?;
         let (Some(user), true) = (user, matches) else {
-            tx.record_login_failure(&keys, now).await?;
+            // The attempt admitted above stays counted: it is the failure.
             audit_plain(&mut *tx, now, None, "auth.login_failed", "wrong email or password").await?;
             tx.commit().await?;
             return Err(AppError::BadCredentials);
         };
+        tx.forget_login_attempt(attempt).await?;
         if let Some(reason) = locked(&user, actor.as_ref()) {
             audit_plain(&mut *tx, now, Some(user.id), "auth.login_refused", reason).await?;
             tx.commit().await?;

@@ -24,6 +24,7 @@ mod people;
 mod practices;
 mod secret;
 mod system;
+mod throttle;
 mod views;
 mod work;
 

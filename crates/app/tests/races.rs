@@ -6,16 +6,21 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use ferry_app::{AppError, InvitePerson, PersonChange, Principal};
+use std::net::{IpAddr, Ipv4Addr};
+
+use ferry_app::{AppError, Credentials, InvitePerson, PasswordPolicy, PersonChange, Principal, SecretToken};
 use ferry_domain::ids::{PracticeId, UserId};
 use ferry_domain::people::Role;
 use ferry_domain::practice::Plan;
 use ferry_ports::Store;
+use ferry_ports::records::UserKind;
 use tokio::sync::Barrier;
 
 mod common;
 
-use common::{EngineApp, Person, approved_practice, engines, insert_member};
+use common::{
+    EngineApp, Person, approved_practice, engines, insert_member, insert_user, mailed_token, sign_in, test_config,
+};
 
 /// How many requests each race sends at once.
 const RACERS: usize = 16;
@@ -148,6 +153,95 @@ async fn rule7_seats_hold_when_sixteen_requests_race_for_three() {
         assert_eq!(seated(&w, "operator reactivations", &outcomes), 3, "{engine:?}: the operator too");
         assert_eq!(seats_in_use(&w, practice).await, 4, "{engine:?}: operator reactivations");
 
+        w.finish().await;
+    }
+}
+
+/// Password hashing slow enough (a few milliseconds) that parallel guesses
+/// overlap the check, as they do against a real server.
+fn slow_hashing() -> ferry_app::AppConfig {
+    let mut config = test_config();
+    config.passwords = PasswordPolicy { memory_kib: 4 * 1024, iterations: 1, ..PasswordPolicy::default() };
+    config
+}
+
+/// How many of the outcomes were wrong-password answers (each ran the
+/// password check); every other one must be the throttle.
+fn checked<T>(w: &EngineApp, outcomes: &[Result<T, AppError>]) -> usize {
+    for outcome in outcomes {
+        match outcome {
+            Err(AppError::BadCredentials | AppError::Throttled { .. }) => {}
+            other => panic!("{:?}: a wrong guess is refused or throttled, got {:?}", w.engine, other.as_ref().err()),
+        }
+    }
+    outcomes.iter().filter(|o| matches!(o, Err(AppError::BadCredentials))).count()
+}
+
+/// `person` chooses `password` from a mailed reset link.
+async fn with_password(w: &EngineApp, person: &Person, password: &str) {
+    w.app.request_password_reset(&person.email).await.unwrap();
+    let token = mailed_token(&w.store, &person.email).await;
+    w.app.set_password_with_link(&SecretToken::from_presented(&token), password.into()).await.unwrap();
+}
+
+fn guess(email: &str, address: Option<IpAddr>) -> Credentials {
+    Credentials { email: email.into(), password: "a wrong guess, again".into(), address }
+}
+
+const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_parallel_guesses_get_only_the_limit_of_password_checks() {
+    for engine in engines() {
+        let mut config = slow_hashing();
+        config.address_failures = 5;
+        let w = EngineApp::with_config(engine, config).await;
+
+        // Per account: the limit is 5 failures, however many guesses run at once.
+        let ada = insert_user(&w.store, "Ada Guessed", UserKind::Client).await;
+        with_password(&w, &ada, "the right passphrase").await;
+        let outcomes = race(|_| {
+            let (app, credentials) = (w.app.clone(), guess(&ada.email, None));
+            async move { app.sign_in(credentials).await.map(|_| ()) }
+        })
+        .await;
+        assert_eq!(checked(&w, &outcomes), 5, "{engine:?}: per account, only the limit of guesses is checked");
+        assert!(
+            matches!(sign_in(&w.app, &ada.email, "the right passphrase").await, Err(AppError::Throttled { .. })),
+            "{engine:?}: the account is throttled now"
+        );
+
+        // Per address: 5 failures from one address, spread over sixteen accounts.
+        let outcomes = race(|i| {
+            let (app, credentials) = (w.app.clone(), guess(&format!("nobody{i}@race.test"), Some(HOME)));
+            async move { app.sign_in(credentials).await.map(|_| ()) }
+        })
+        .await;
+        assert_eq!(checked(&w, &outcomes), 5, "{engine:?}: per address, only the limit of guesses is checked");
+
+        w.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_with_the_right_password_counts_as_no_failure() {
+    for engine in engines() {
+        let mut config = test_config();
+        config.address_failures = 2;
+        let w = EngineApp::with_config(engine, config).await;
+        let bob = insert_user(&w.store, "Bob Regular", UserKind::Client).await;
+        with_password(&w, &bob, "the right passphrase").await;
+        let right =
+            Credentials { email: bob.email.clone(), password: "the right passphrase".into(), address: Some(HOME) };
+        for n in 0..4 {
+            let signed = w.app.sign_in(right.clone()).await;
+            assert!(signed.is_ok(), "{engine:?}: sign-in {n} from one address: {:?}", signed.err());
+        }
+        // Two failures from the address, then even the right password waits.
+        for _ in 0..2 {
+            assert!(matches!(w.app.sign_in(guess(&bob.email, Some(HOME))).await, Err(AppError::BadCredentials)));
+        }
+        assert!(matches!(w.app.sign_in(right).await, Err(AppError::Throttled { .. })), "{engine:?}");
         w.finish().await;
     }
 }

@@ -663,6 +663,29 @@ pub trait SessionStore: Send {
     /// Forgets every failure counted against `key` (after a successful
     /// sign-in, or when the operator lifts a lock).
     async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError>;
+
+    /// Counts and records an attempt at once, before it is checked: returns,
+    /// for each of `keys` in the order given, how many failures count
+    /// against it at or after `since` before this attempt, and records one
+    /// more at `at` against each (named `attempt`, a key given twice counting
+    /// once). Counting and recording take turns per key until the
+    /// transaction ends (on PostgreSQL a lock per key, on SQLite the write
+    /// lock of a transaction from [`Store::begin`]), so attempts made in
+    /// parallel each count the ones before them. The caller refuses an
+    /// attempt whose count is at its limit by rolling back (nothing is
+    /// recorded then), and otherwise commits before the slow check.
+    async fn reserve_login_attempt(
+        &mut self,
+        attempt: Uuid,
+        keys: &[ThrottleKey],
+        since: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<Vec<u32>, StoreError>;
+
+    /// Takes back what [`SessionStore::reserve_login_attempt`] recorded for
+    /// `attempt` (a sign-in whose password was right is no failure). Taking
+    /// back an unknown or already forgotten attempt is harmless.
+    async fn forget_login_attempt(&mut self, attempt: Uuid) -> Result<(), StoreError>;
 }
 
 /// Quotas: add-ons, atomic reservations of storage and throughput, usage

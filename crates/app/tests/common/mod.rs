@@ -108,14 +108,14 @@ impl SqliteApp {
 }
 
 /// An `App` over `store` with the test configuration and files kept in memory.
-fn app_over(store: SqlStore) -> (App, Arc<SqlStore>) {
+fn app_over(store: SqlStore, config: AppConfig) -> (App, Arc<SqlStore>) {
     let store = Arc::new(store);
     let app = App::new(
         store.clone(),
         Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-        test_config(),
+        config,
     );
     (app, store)
 }
@@ -126,7 +126,7 @@ pub(crate) async fn sqlite_app() -> SqliteApp {
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
     let store = SqlStore::connect(&url).await.expect("a SQLite store");
     store.migrate().await.expect("the migrations");
-    let (app, store) = app_over(store);
+    let (app, store) = app_over(store, test_config());
     SqliteApp { app, store, _dir: dir }
 }
 
@@ -221,8 +221,13 @@ pub(crate) struct EngineApp {
 impl EngineApp {
     /// A fresh, migrated installation on `engine`.
     pub(crate) async fn new(engine: Engine) -> Self {
+        Self::with_config(engine, test_config()).await
+    }
+
+    /// A fresh, migrated installation on `engine`, configured with `config`.
+    pub(crate) async fn with_config(engine: Engine, config: AppConfig) -> Self {
         let (store, cleanup) = open_store(engine).await;
-        let (app, store) = app_over(store);
+        let (app, store) = app_over(store, config);
         Self { engine, app, store, cleanup }
     }
 
