@@ -3,18 +3,22 @@
 //! ([`AppConfig::throttle_window`]), and it is counted before the slow work
 //! it guards (an Argon2 check), atomically with the count, so that attempts
 //! made in parallel cannot all pass a count none of them had yet raised.
+//! Sign-ins take back an attempt whose password was right; password reset
+//! requests always count.
 
 use ferry_ports::records::ThrottleKey;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{App, AppConfig, AppError};
+use crate::{App, AppConfig, AppError, Attempts};
 
-/// How many attempts `key` may make within the window.
-const fn limit(config: &AppConfig, key: &ThrottleKey) -> u32 {
+/// How many attempts `key` may make within the window, and what they are.
+const fn limit(config: &AppConfig, key: &ThrottleKey) -> (u32, Attempts) {
     match key {
-        ThrottleKey::Account(_) => config.account_failures,
-        ThrottleKey::Address(_) => config.address_failures,
+        ThrottleKey::Account(_) => (config.account_failures, Attempts::SignIn),
+        ThrottleKey::Address(_) => (config.address_failures, Attempts::SignIn),
+        ThrottleKey::ResetEmail(_) => (config.reset_email_requests, Attempts::PasswordReset),
+        ThrottleKey::ResetAddress(_) => (config.reset_address_requests, Attempts::PasswordReset),
     }
 }
 
@@ -33,9 +37,12 @@ impl App {
         let attempt = self.new_id();
         let mut tx = self.store().begin().await?;
         let counts = tx.reserve_login_attempt(attempt, keys, now - window, now).await?;
-        if keys.iter().zip(counts).any(|(key, n)| n >= limit(config, key)) {
-            tx.rollback().await?;
-            return Err(AppError::Throttled { retry_after_secs: config.throttle_window.as_secs() });
+        for (key, n) in keys.iter().zip(counts) {
+            let (limit, of) = limit(config, key);
+            if n >= limit {
+                tx.rollback().await?;
+                return Err(AppError::Throttled { retry_after_secs: config.throttle_window.as_secs(), of });
+            }
         }
         tx.commit().await?;
         Ok(attempt)

@@ -179,7 +179,7 @@ fn checked<T>(w: &EngineApp, outcomes: &[Result<T, AppError>]) -> usize {
 
 /// `person` chooses `password` from a mailed reset link.
 async fn with_password(w: &EngineApp, person: &Person, password: &str) {
-    w.app.request_password_reset(&person.email).await.unwrap();
+    w.app.request_password_reset(&person.email, None).await.unwrap();
     let token = mailed_token(&w.store, &person.email).await;
     w.app.set_password_with_link(&SecretToken::from_presented(&token), password.into()).await.unwrap();
 }
