@@ -130,7 +130,8 @@ fn open_app(settings: &Settings, store: &SqlStore) -> Result<App, Failure> {
     let (blobs, source) = settings.installation.open_files()?;
     if let ferry_blob::KeySource::Created(path) = source {
         note(&format!(
-            "made a new master key at {}: back it up with the data (or set FERRY_MASTER_KEYS as the server has it)",
+            "made a new master key at {}: keep a copy apart from the backups of the files, \
+             in a password manager or a vault (or set FERRY_MASTER_KEYS as the server has it)",
             path.display()
         ));
     }
@@ -161,6 +162,8 @@ async fn status(app: &App, store: &SqlStore, settings: &Settings, out: Out) -> R
         Err(e) => Err(e.to_string()),
     };
     let c = status.counts;
+    let key_warning = settings.installation.key_file_warning();
+    let key_file = (!settings.installation.master_keys_set()).then(|| settings.installation.key_file());
     if out.json {
         json(&json!({
             "version": env!("CARGO_PKG_VERSION"),
@@ -173,6 +176,7 @@ async fn status(app: &App, store: &SqlStore, settings: &Settings, out: Out) -> R
             "outbox": { "pending": c.mail_pending, "failed": c.mail_failed },
             "audit_entries": c.audit_entries,
             "live_sessions": c.live_sessions,
+            "master_keys": { "file": key_file.as_ref().map(|f| f.display().to_string()), "warning": key_warning },
         }));
     } else {
         let schema = if up_to_date {
@@ -206,9 +210,16 @@ async fn status(app: &App, store: &SqlStore, settings: &Settings, out: Out) -> R
             ("outbox", format!("{} waiting, {} failed", c.mail_pending, c.mail_failed)),
             ("audit entries", c.audit_entries.to_string()),
             ("live sessions", c.live_sessions.to_string()),
+            (
+                "master keys",
+                key_file.as_ref().map_or_else(|| "from FERRY_MASTER_KEYS".to_owned(), |f| f.display().to_string()),
+            ),
         ]);
         if c.mail_failed > 0 {
             note("some mail failed: see `ferry-admin outbox list`, then `ferry-admin outbox retry --all`");
+        }
+        if let Some(warning) = &key_warning {
+            note(&format!("warning: {warning}"));
         }
     }
     Ok(if blob_store.is_ok() && up_to_date { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -101,6 +101,20 @@ async fn migrate_then_status() {
         assert_eq!(status["users"]["active"], 1, "{engine}");
         assert!(status["audit_entries"].as_u64().unwrap() >= 1, "{engine}");
         install.admin(&["status"]).assert().success().stdout(predicate::str::contains("1 pending"));
+
+        // The key file in the data folder: fine for the embedded default, a
+        // warning once the database lives elsewhere (PostgreSQL).
+        let key_file = install.data_dir().join("master.keys");
+        assert_eq!(status["master_keys"]["file"], key_file.display().to_string(), "{engine}");
+        let output = install.admin(&["status"]).output().unwrap();
+        if engine == "postgres" {
+            let warning = status["master_keys"]["warning"].as_str().expect("a warning on PostgreSQL");
+            assert!(warning.contains("--master-key-file (FERRY_MASTER_KEY_FILE)"), "{warning}");
+            assert!(stderr(&output).contains("lies in the data folder"), "{}", stderr(&output));
+        } else {
+            assert!(status["master_keys"]["warning"].is_null(), "{engine}: {status}");
+            assert!(!stderr(&output).contains("lies in the data folder"), "{}", stderr(&output));
+        }
         install.finish().await;
     }
 }

@@ -142,13 +142,17 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
         tracing::info!(version = terms.version, "terms of use loaded");
     }
     let (blobs, key_source) = settings.installation.open_files().map_err(Stop::from)?;
-    match key_source {
+    match &key_source {
         ferry_blob::KeySource::Created(path) => tracing::warn!(
             key_file = %path.display(),
-            "made a new master key for encryption at rest: back this file up with the data, or set FERRY_MASTER_KEYS"
+            "made a new master key for encryption at rest: keep a copy apart from the backups of the files, \
+             or set FERRY_MASTER_KEYS"
         ),
         ferry_blob::KeySource::File(path) => tracing::info!(key_file = %path.display(), "master keys loaded"),
         ferry_blob::KeySource::Setting => tracing::info!("master keys loaded from FERRY_MASTER_KEYS"),
+    }
+    if let Some(warning) = settings.installation.key_file_warning() {
+        tracing::warn!("{warning}");
     }
     tracing::info!(blob_store = %settings.installation.blob(), "file storage ready");
 
@@ -200,7 +204,7 @@ async fn serve(settings: Settings) -> Result<(), Stop> {
         app.first_run_token().await.map_err(|e| Stop::Failed(format!("cannot check for a first run: {e}")))?
     {
         tracing::info!("first run: no practice yet; the one-time setup link is on standard output");
-        print_first_run(&public_url, token.expose());
+        print_first_run(&public_url, token.expose(), &key_source);
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %bound, public_url = public_url.as_str(), secure_cookies, "listening");
@@ -272,9 +276,15 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 }
 
 /// The first-run block: the one-time link, and the same step with curl.
-fn print_first_run(public_url: &BaseUrl, token: &str) {
+fn print_first_run(public_url: &BaseUrl, token: &str, keys: &ferry_blob::KeySource) {
     let base = public_url.as_str();
     let line = "=".repeat(78);
+    let keys = match keys {
+        ferry_blob::KeySource::Created(path) | ferry_blob::KeySource::File(path) => {
+            format!("the master key file {}", path.display())
+        }
+        ferry_blob::KeySource::Setting => "the master keys set in FERRY_MASTER_KEYS".to_owned(),
+    };
     say(&format!(
         "{line}\n\
          FIRST RUN: no practice exists yet. Set up the first one with this one-time link:\n\
@@ -283,6 +293,10 @@ fn print_first_run(public_url: &BaseUrl, token: &str) {
          \n    curl -X POST {base}/api/v1/setup -H 'content-type: application/json' -d \
          '{{\"token\":\"{token}\",\"practice_name\":\"…\",\"admin_name\":\"…\",\"admin_email\":\"…\",\"password\":\"…\"}}'\n\
          \nThe link works until the first practice exists; a restart prints a new one.\n\
+         \nEvery file is encrypted with {keys}. Keep a copy of it apart from the\n\
+         backups of the files (a password manager or a vault; --master-key-file moves\n\
+         the file out of the data folder): without it no file can be read, and whoever\n\
+         has both can read them all.\n\
          {line}"
     ));
 }

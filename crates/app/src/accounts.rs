@@ -3,13 +3,15 @@
 use std::net::IpAddr;
 
 use ferry_domain::access::{Action, can_open_client};
+use ferry_domain::ids::UserId;
 use ferry_domain::people::Actor;
 use ferry_domain::practice::PracticeStatus;
-use ferry_domain::values::EmailAddress;
-use ferry_mail::templates::{LinkToken, PasswordReason, SetPassword};
+use ferry_domain::values::{EmailAddress, PersonName};
+use ferry_mail::templates::{LinkToken, PasswordReason, SetPassword, Template};
 use ferry_ports::Tx;
 use ferry_ports::records::{
-    ClientWithFacts, NewSession, NewToken, Page, PageRequest, ThrottleKey, TokenPurpose, UserKind, UserRecord,
+    ClientWithFacts, NewSession, NewToken, OutgoingMail, Page, PageRequest, ThrottleKey, TokenPurpose, UserKind,
+    UserRecord,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -76,19 +78,11 @@ impl App {
         let mut keys = vec![ThrottleKey::Account(email.clone())];
         keys.extend(credentials.address.map(ThrottleKey::Address));
         let now = self.now();
-        let since = now - time::Duration::try_from(config.throttle_window).unwrap_or(time::Duration::HOUR);
+        // Counted as a failure before the password is checked, until it is found right.
+        let attempt = self.admit_attempt(&keys, now).await?;
 
-        // Read: throttling state, the user and their hash.
+        // Read: the user and their hash.
         let mut tx = self.store().read().await?;
-        for key in &keys {
-            let limit = match key {
-                ThrottleKey::Account(_) => config.account_failures,
-                ThrottleKey::Address(_) => config.address_failures,
-            };
-            if tx.login_failures(key, since).await? >= limit {
-                return Err(AppError::Throttled { retry_after_secs: config.throttle_window.as_secs() });
-            }
-        }
         let user = tx.user_by_email(&email).await?;
         let phc = match &user {
             Some(user) => tx.password_hash(user.id).await?,
@@ -104,11 +98,12 @@ impl App {
         let matches = config.passwords.verify(credentials.password, phc).await?;
         let mut tx = self.store().begin().await?;
         let (Some(user), true) = (user, matches) else {
-            tx.record_login_failure(&keys, now).await?;
+            // The attempt admitted above stays counted: it is the failure.
             audit_plain(&mut *tx, now, None, "auth.login_failed", "wrong email or password").await?;
             tx.commit().await?;
             return Err(AppError::BadCredentials);
         };
+        tx.forget_login_attempt(attempt).await?;
         if let Some(reason) = locked(&user, actor.as_ref()) {
             audit_plain(&mut *tx, now, Some(user.id), "auth.login_refused", reason).await?;
             tx.commit().await?;
@@ -209,20 +204,46 @@ impl App {
         Ok(())
     }
 
-    /// Mails a set-password link to `email` if an active account has it.
-    /// The answer is the same either way, so it does not tell who has an account.
+    /// Mails a set-password link to `email` if an active account has it;
+    /// earlier links of that account stop working. The answer is the same
+    /// either way, and so is the work behind it (the throttle's count, the
+    /// revocation, a link minted and its mail rendered, an audit entry and
+    /// the commit; only a real account's link is stored and mailed), so that
+    /// neither tells who has an account. Requests are throttled per email
+    /// address, whether or not an account has it, and per network address.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] when `email` is not an email address.
-    pub async fn request_password_reset(&self, email: &str) -> Result<(), AppError> {
+    /// [`AppError::Invalid`] when `email` is not an email address (nothing
+    /// is counted); [`AppError::Throttled`] after too many requests for the
+    /// email address or from `address`.
+    pub async fn request_password_reset(&self, email: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         let email = parse("email", email, EmailAddress::parse)?;
+        let mut keys = vec![ThrottleKey::ResetEmail(email.clone())];
+        keys.extend(address.map(ThrottleKey::ResetAddress));
+        self.admit_attempt(&keys, self.now()).await?;
+
         let mut work = self.write(&Principal::Operator).await?;
-        let Some(user) = work.tx.user_by_email(&email).await? else { return Ok(()) };
-        if !user.active {
-            return Ok(());
-        }
-        send_password_link(&mut work, &user, PasswordReason::Reset).await?;
-        work.audit("auth.password_reset_requested", None, None, Some(user.id.as_uuid()), "mailed a reset link").await?;
+        let account = work.tx.user_by_email(&email).await?.filter(|user| user.active);
+        // For nobody, a stand-in goes through the same steps; no row has its id.
+        let user = account.clone().unwrap_or_else(|| UserRecord {
+            id: UserId::from_uuid(Uuid::nil()),
+            email: email.clone(),
+            name: PersonName::parse("Ferry user").expect("a valid name"),
+            kind: UserKind::Client,
+            active: true,
+            has_password: true,
+            created_at: work.now,
+        });
+        work.tx.revoke_password_tokens(user.id, work.now).await?;
+        let link = password_link(&mut work, &user, PasswordReason::Reset).await?;
+        let detail = if account.is_some() {
+            link.store(&mut work).await?;
+            "mailed a reset link"
+        } else {
+            "no active account has the address; nothing was mailed"
+        };
+        let subject = account.map(|user| user.id.as_uuid());
+        work.audit("auth.password_reset_requested", None, None, subject, detail).await?;
         work.commit().await
     }
 
@@ -360,17 +381,29 @@ pub(crate) async fn send_password_link(
     user: &UserRecord,
     reason: PasswordReason,
 ) -> Result<(), AppError> {
+    password_link(work, user, reason).await?.store(work).await
+}
+
+/// A set-password link minted for a user, with its mail rendered, not yet
+/// stored or queued.
+struct PasswordLink {
+    token: NewToken,
+    mail: OutgoingMail,
+}
+
+impl PasswordLink {
+    /// Stores the link's hash and queues its mail.
+    async fn store(&self, work: &mut Work) -> Result<(), AppError> {
+        work.tx.insert_token(&self.token).await?;
+        work.enqueue(&self.mail).await
+    }
+}
+
+/// Mints a set-password link for `user` and renders its mail under their
+/// practice's letterhead (or the installation's).
+async fn password_link(work: &mut Work, user: &UserRecord, reason: PasswordReason) -> Result<PasswordLink, AppError> {
     let token = SecretToken::mint();
     let expires_at = after(work.now, work.app().config().password_link_ttl);
-    work.tx
-        .insert_token(&NewToken {
-            hash: token.hash(),
-            purpose: TokenPurpose::SetPassword,
-            user: user.id,
-            created_at: work.now,
-            expires_at,
-        })
-        .await?;
     let letterhead = match work.tx.member(user.id).await? {
         Some(member) => match work.tx.practice(member.practice).await? {
             Some(practice) => work.app().letterhead(&practice),
@@ -384,6 +417,14 @@ pub(crate) async fn send_password_link(
         reason,
         token: LinkToken::new(token.expose()),
         expires_at,
+    }
+    .render(&letterhead);
+    let token = NewToken {
+        hash: token.hash(),
+        purpose: TokenPurpose::SetPassword,
+        user: user.id,
+        created_at: work.now,
+        expires_at,
     };
-    work.mail(&mail, &letterhead).await
+    Ok(PasswordLink { token, mail })
 }

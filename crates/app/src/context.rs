@@ -9,7 +9,7 @@ use ferry_domain::people::{Actor, PracticeUser};
 use ferry_mail::templates::{Letterhead, Template};
 use ferry_ports::Tx;
 use ferry_ports::records::{
-    AuditEntry, ConnectionRecord, DocumentRecord, FilingRecord, NewDocument, PracticeRecord, TaskRecord,
+    AuditEntry, ConnectionRecord, DocumentRecord, FilingRecord, NewDocument, OutgoingMail, PracticeRecord, TaskRecord,
     TransferRecord, UploadId, UploadRecord, UserRecord,
 };
 use time::OffsetDateTime;
@@ -268,9 +268,13 @@ impl Work {
 
     /// Queues a message, sent after commit by the outbox sender.
     pub(crate) async fn mail(&mut self, template: &impl Template, letterhead: &Letterhead) -> Result<(), AppError> {
-        let mail = template.render(letterhead);
+        self.enqueue(&template.render(letterhead)).await
+    }
+
+    /// Queues a message already rendered.
+    pub(crate) async fn enqueue(&mut self, mail: &OutgoingMail) -> Result<(), AppError> {
         let id = self.app.new_id();
-        self.tx.enqueue_mail(id, &mail, self.now).await?;
+        self.tx.enqueue_mail(id, mail, self.now).await?;
         Ok(())
     }
 

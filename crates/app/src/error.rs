@@ -18,11 +18,14 @@ pub enum AppError {
     /// Wrong email or password.
     #[error("the email address or password is wrong")]
     BadCredentials,
-    /// Too many failed sign-ins for this account or address.
-    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds or reset your password")]
+    /// Too many attempts of one kind: failed sign-ins for this account or
+    /// address, or password reset requests for this email or network address.
+    #[error("too many {of}; try again in {retry_after_secs} seconds")]
     Throttled {
         /// When to try again.
         retry_after_secs: u64,
+        /// Which attempts.
+        of: Attempts,
     },
     /// A single-use link was wrong, used or expired.
     #[error("the link is invalid, already used or expired; ask for a new one")]
@@ -87,6 +90,24 @@ pub enum AppError {
     /// A bug or broken data; details go to the log, not to the caller.
     #[error("something went wrong on our side; it has been logged")]
     Internal(String),
+}
+
+/// What kind of attempts were throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempts {
+    /// Failed sign-ins.
+    SignIn,
+    /// Password reset requests.
+    PasswordReset,
+}
+
+impl std::fmt::Display for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::SignIn => "failed sign-ins",
+            Self::PasswordReset => "password reset requests",
+        })
+    }
 }
 
 impl AppError {

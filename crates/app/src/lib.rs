@@ -24,6 +24,7 @@ mod people;
 mod practices;
 mod secret;
 mod system;
+mod throttle;
 mod views;
 mod work;
 
@@ -43,7 +44,7 @@ pub use accounts::{Credentials, SignedIn};
 pub use consent::{
     AcceptedInvitation, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
 };
-pub use error::AppError;
+pub use error::{AppError, Attempts};
 pub use operator::{
     AccessExplanation, BLOB_GRACE_PERIOD, ConsistencyReport, HousekeepingReport, InstallationStatus, NewAllowance,
     NoProgress, PracticeDetail, Progress, StorageFinding, StrayBlob, UserDetail,
@@ -107,6 +108,11 @@ pub struct AppConfig {
     pub account_failures: u32,
     /// Failed sign-ins per network address within the window before sign-in is refused.
     pub address_failures: u32,
+    /// Password reset requests per email address within the window before
+    /// the next is refused (counted whether or not an account has it).
+    pub reset_email_requests: u32,
+    /// Password reset requests per network address within the window.
+    pub reset_address_requests: u32,
     /// The window of the throttling counts.
     pub throttle_window: Duration,
     /// The terms of use, if the operator set any.
@@ -125,7 +131,9 @@ pub struct AppConfig {
 impl AppConfig {
     /// Working defaults for `base_url`: 8-hour sessions, 3-day password
     /// links, 14-day invitations, throttling after 5 failures per account and
-    /// 50 per address in 15 minutes, Argon2id with OWASP's parameters.
+    /// 50 per address in 15 minutes and after 3 password reset requests per
+    /// email address and 20 per network address, Argon2id with OWASP's
+    /// parameters.
     #[must_use]
     pub fn new(base_url: BaseUrl) -> Self {
         Self {
@@ -136,6 +144,8 @@ impl AppConfig {
             invitation_ttl: Duration::from_secs(14 * 24 * 3600),
             account_failures: 5,
             address_failures: 50,
+            reset_email_requests: 3,
+            reset_address_requests: 20,
             throttle_window: Duration::from_secs(15 * 60),
             upload_ttl: Duration::from_secs(24 * 3600),
             reservation_ttl: Duration::from_secs(3600),

@@ -45,6 +45,18 @@ async fn member_of(work: &mut Work, practice: PracticeId, user: UserId) -> Resul
     }
 }
 
+/// Refuses to give `role` a new seat in `practice` when none is free (rule
+/// 7). The seats are counted under the practice's lock, held until the
+/// transaction ends, so that requests racing for the last seat cannot both
+/// take it; the limit is read under it too.
+pub(crate) async fn take_seat(work: &mut Work, practice: PracticeId, role: Role) -> Result<(), AppError> {
+    work.tx.lock_practice(practice).await?;
+    let limit = work.practice_record(practice).await?.plan.seat_limit;
+    let in_use = work.tx.seats_in_use(practice).await?;
+    check_seat(role, None, in_use, limit)?;
+    Ok(())
+}
+
 impl App {
     /// An admin invites an employee by name, email and role; they get a
     /// single-use link to set their password. Admins and staff need a free seat.
@@ -62,12 +74,11 @@ impl App {
         let email = parse("email", &input.email, EmailAddress::parse)?;
         let role = role(&input.role)?;
         let mut work = self.write(who).await?;
-        let record = work.practice(Action::InvitePerson, practice).await?;
+        work.practice(Action::InvitePerson, practice).await?;
         if work.tx.user_by_email(&email).await?.is_some() {
             return Err(AppError::invalid("email", "email already has a Ferry account; use another address"));
         }
-        let in_use = work.tx.seats_in_use(practice).await?;
-        check_seat(role, None, in_use, record.plan.seat_limit)?;
+        take_seat(&mut work, practice, role).await?;
         let user = UserId::from_uuid(work.new_id());
         work.tx.insert_user(&NewUser { id: user, email, name, kind: UserKind::Practice, created_at: work.now }).await?;
         work.tx.insert_member(user, practice, role).await?;
@@ -101,7 +112,7 @@ impl App {
     ) -> Result<MemberRecord, AppError> {
         let new_role = change.role.as_deref().map(role).transpose()?;
         let mut work = self.write(who).await?;
-        let record = work.practice(Action::ChangePerson, practice).await?;
+        work.practice(Action::ChangePerson, practice).await?;
         let member = member_of(&mut work, practice, user).await?;
         let role = new_role.unwrap_or(member.role);
         let active = change.active.unwrap_or(member.user.active);
@@ -110,8 +121,7 @@ impl App {
         }
         let took_seat = member.user.active && member.role.uses_seat();
         if active && role.uses_seat() && !took_seat {
-            let in_use = work.tx.seats_in_use(practice).await?;
-            check_seat(role, None, in_use, record.plan.seat_limit)?;
+            take_seat(&mut work, practice, role).await?;
         }
         let mut changes = Vec::new();
         if role != member.role {

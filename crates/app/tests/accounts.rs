@@ -1,5 +1,7 @@
 //! Accounts, practices and people, through the use cases over a real SQLite store.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use ferry_app::{AppError, InvitePerson, PersonChange, PracticeApplication, Principal, SecretToken};
 use ferry_domain::exchange::Picker;
 use ferry_domain::ids::PracticeId;
@@ -122,7 +124,7 @@ async fn failed_sign_ins_are_throttled_per_account() {
     // Even the right password is refused now, and the refusal says when to retry.
     assert!(matches!(
         sign_in(&w.app, "ada@acme.test", "a fine admin passphrase").await,
-        Err(AppError::Throttled { retry_after_secs }) if retry_after_secs > 0
+        Err(AppError::Throttled { retry_after_secs, .. }) if retry_after_secs > 0
     ));
     // Unknown addresses fail the same way as wrong passwords.
     assert!(matches!(sign_in(&w.app, "nobody@acme.test", "whatever it is").await, Err(AppError::BadCredentials)));
@@ -242,4 +244,89 @@ async fn the_first_run_link_sets_up_one_approved_practice_once() {
         Err(AppError::InvalidToken)
     ));
     assert!(w.app.first_run_token().await.unwrap().is_none());
+}
+
+/// The audit entries written so far.
+async fn audit_actions(store: &SqlStore) -> Vec<(String, Option<uuid::Uuid>)> {
+    let mut tx = store.read().await.unwrap();
+    let entries = tx.audit_entries(0, 1000).await.unwrap();
+    entries.into_iter().map(|e| (e.entry.action, e.entry.subject)).collect()
+}
+
+const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9));
+
+#[tokio::test]
+async fn a_new_reset_link_revokes_the_earlier_ones() {
+    let w = world().await;
+    let (_, _) = approved_practice(&w).await;
+    w.app.request_password_reset("ada@acme.test", None).await.unwrap();
+    let first = SecretToken::from_presented(&mailed_token(&w.store, "ada@acme.test").await);
+    w.app.request_password_reset("ada@acme.test", None).await.unwrap();
+    let second = SecretToken::from_presented(&mailed_token(&w.store, "ada@acme.test").await);
+    assert_ne!(first, second);
+    assert!(matches!(
+        w.app.set_password_with_link(&first, "a replaced passphrase".into()).await,
+        Err(AppError::InvalidToken)
+    ));
+    w.app.set_password_with_link(&second, "the newest passphrase".into()).await.unwrap();
+    assert!(sign_in(&w.app, "ada@acme.test", "the newest passphrase").await.is_ok());
+}
+
+#[tokio::test]
+async fn reset_requests_are_throttled_per_email_whether_or_not_it_has_an_account() {
+    let w = world().await;
+    let (_, _) = approved_practice(&w).await;
+    let limit = w.app.config().reset_email_requests;
+    for email in ["ada@acme.test", "nobody@acme.test"] {
+        for n in 0..limit {
+            assert!(w.app.request_password_reset(email, None).await.is_ok(), "{email}: request {n}");
+        }
+        let refused = w.app.request_password_reset(email, None).await;
+        assert!(
+            matches!(refused, Err(AppError::Throttled { retry_after_secs, .. }) if retry_after_secs > 0),
+            "{email}"
+        );
+        // The same answer however the address is typed.
+        let shouted = w.app.request_password_reset(&email.to_uppercase(), None).await;
+        assert!(matches!(shouted, Err(AppError::Throttled { .. })), "{email}");
+    }
+    // Only the admitted requests for the account were mailed, and the throttle's
+    // message is about resets, not sign-ins.
+    let mails = common::mails_to(&w.store, "ada@acme.test").await.len();
+    assert_eq!(mails, 1 + usize::try_from(limit).unwrap(), "the approval's link and one per admitted request");
+    let message = w.app.request_password_reset("ada@acme.test", None).await.unwrap_err().to_string();
+    assert!(message.contains("password reset requests"), "{message}");
+}
+
+#[tokio::test]
+async fn reset_requests_are_throttled_per_network_address() {
+    let w = world().await;
+    let limit = w.app.config().reset_address_requests;
+    for n in 0..limit {
+        w.app.request_password_reset(&format!("someone{n}@acme.test"), Some(HOME)).await.unwrap();
+    }
+    let refused = w.app.request_password_reset("someone.else@acme.test", Some(HOME)).await;
+    assert!(matches!(refused, Err(AppError::Throttled { .. })), "{refused:?}");
+    // Another address is not held back.
+    let elsewhere = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1));
+    w.app.request_password_reset("someone.else@acme.test", Some(elsewhere)).await.unwrap();
+    // Bad input is refused by name before it counts.
+    let bad = w.app.request_password_reset("not an email", Some(elsewhere)).await.unwrap_err();
+    assert_eq!(bad.field(), Some("email"));
+}
+
+#[tokio::test]
+async fn a_reset_for_an_unknown_address_does_the_same_work_as_for_an_account() {
+    let w = world().await;
+    let (_, _) = approved_practice(&w).await;
+    let before = audit_actions(&w.store).await.len();
+    w.app.request_password_reset("ada@acme.test", None).await.unwrap();
+    w.app.request_password_reset("nobody@acme.test", None).await.unwrap();
+    // Both paths append to the audit chain and commit; only a real account is mailed.
+    let after = audit_actions(&w.store).await;
+    let actions: Vec<&str> = after[before..].iter().map(|(action, _)| action.as_str()).collect();
+    assert_eq!(actions, ["auth.password_reset_requested", "auth.password_reset_requested"]);
+    assert!(after[before].1.is_some(), "the account's entry names it");
+    assert_eq!(after[before + 1].1, None, "the unknown address names nobody");
+    assert!(common::mails_to(&w.store, "nobody@acme.test").await.is_empty());
 }

@@ -3,7 +3,6 @@
 //! them, over a real store (SQLite always, PostgreSQL when
 //! `FERRY_TEST_POSTGRES_URL` is set) and an encrypted in-memory file store.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -33,8 +32,6 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-const POSTGRES_VAR: &str = "FERRY_TEST_POSTGRES_URL";
-
 /// The system clock moved by a number of seconds the test chooses.
 #[derive(Debug, Default)]
 struct ShiftedClock(AtomicI64);
@@ -49,18 +46,6 @@ impl Clock for ShiftedClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc() + time::Duration::seconds(self.0.load(Ordering::SeqCst))
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-/// What to clean up after a test.
-enum Cleanup {
-    Folder(#[allow(dead_code)] tempfile::TempDir),
-    Schema(sqlx::PgPool, String),
 }
 
 /// Practice P (admin, staff assigned to client C, staff who cannot open C, a
@@ -89,16 +74,6 @@ struct World {
     connection: ConnectionId,
 }
 
-fn engines() -> Vec<Engine> {
-    match std::env::var(POSTGRES_VAR) {
-        Ok(url) if !url.is_empty() => vec![Engine::Sqlite, Engine::Postgres],
-        _ => {
-            eprintln!("skipping the PostgreSQL run: {POSTGRES_VAR} is not set");
-            vec![Engine::Sqlite]
-        }
-    }
-}
-
 /// Runs the body once per engine, each on a fresh world.
 macro_rules! on_each_engine {
     ($(#[$meta:meta])* $name:ident, |$w:ident| $body:block) => {
@@ -119,7 +94,7 @@ macro_rules! on_each_engine {
 
 mod common;
 
-use common::{Person, approved_practice, insert_member, insert_user};
+use common::{Cleanup, Engine, Person, approved_practice, engines, insert_member, insert_user, open_store};
 
 fn new_id() -> Uuid {
     Uuid::now_v7()
@@ -127,30 +102,6 @@ fn new_id() -> Uuid {
 
 fn page() -> PageRequest {
     PageRequest::first(100)
-}
-
-async fn open_store(engine: Engine) -> (SqlStore, Cleanup) {
-    match engine {
-        Engine::Sqlite => {
-            let dir = tempfile::tempdir().expect("a temporary folder");
-            let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
-            let store = SqlStore::connect(&url).await.expect("SQLite store");
-            store.migrate().await.expect("migrations on SQLite");
-            (store, Cleanup::Folder(dir))
-        }
-        Engine::Postgres => {
-            let url = std::env::var(POSTGRES_VAR).expect("the PostgreSQL URL");
-            let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL at FERRY_TEST_POSTGRES_URL");
-            let schema = format!("t_{}", new_id().simple());
-            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("a test schema");
-            let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-                .expect("FERRY_TEST_POSTGRES_URL")
-                .options([("search_path", schema.as_str())]);
-            let store = SqlStore::connect_postgres(options).await.expect("PostgreSQL store");
-            store.migrate().await.expect("migrations on PostgreSQL");
-            (store, Cleanup::Schema(admin, schema))
-        }
-    }
 }
 
 /// A client with its owner, engaged with `practice`.
@@ -255,11 +206,7 @@ impl World {
     async fn finish(self) {
         let Self { app, store, cleanup, .. } = self;
         drop(app);
-        store.close().await;
-        if let Cleanup::Schema(admin, schema) = cleanup {
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.expect("drop the test schema");
-            admin.close().await;
-        }
+        cleanup.finish(&store).await;
     }
 
     fn to_client(&self, to: &[&Person]) -> SendRequest {

@@ -217,6 +217,17 @@ pub enum KeyFileError {
         /// What is wrong.
         error: KeyringError,
     },
+    /// Users other than its owner may read or change the key file.
+    #[error(
+        "{path} may be read or changed by users other than its owner (mode {mode:o}): run `chmod 600 {path}` \
+         (and ask who may have copied it)"
+    )]
+    Exposed {
+        /// The key file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The file cannot be read or written.
     #[error("{path}: {error}")]
     Io {
@@ -232,7 +243,8 @@ impl Keyring {
     /// given (`setting`), else the key file at `file`, which is made with one
     /// fresh key (readable by its owner only) when it does not exist, so an
     /// installation on its embedded defaults encrypts at rest from its first
-    /// file. Both binaries use this, so they read the same files.
+    /// file. An existing file that users other than its owner may read or
+    /// change is refused. Both binaries use this, so they read the same files.
     ///
     /// # Errors
     /// [`KeyFileError`] naming the setting or file at fault.
@@ -245,6 +257,7 @@ impl Keyring {
         let io = |error| KeyFileError::Io { path: file.display().to_string(), error };
         match std::fs::read_to_string(file) {
             Ok(text) => {
+                check_private(file).map_err(io)??;
                 let ring = Self::parse(text.trim())
                     .map_err(|error| KeyFileError::Invalid { setting: file.display().to_string(), error })?;
                 Ok((ring, KeySource::File(file.to_path_buf())))
@@ -263,6 +276,23 @@ impl Keyring {
             Err(e) => Err(io(e)),
         }
     }
+}
+
+/// Refuses a key file that users other than its owner may read or change
+/// (on Unix; elsewhere the folder's access control is the operator's).
+/// The outer error is the file's metadata that could not be read.
+fn check_private(file: &std::path::Path) -> std::io::Result<Result<(), KeyFileError>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Ok(Err(KeyFileError::Exposed { path: file.display().to_string(), mode }));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(Ok(()))
 }
 
 /// Writes a new file that only its owner may read; fails if it exists.
@@ -334,6 +364,26 @@ mod tests {
         assert_eq!(ring.current_id(), "2025-01");
         assert_ne!(entry, Keyring::generate_entry("2025-01").unwrap());
         assert_eq!(Keyring::generate_entry("no spaces").unwrap_err(), KeyringError::InvalidId { position: 1 });
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused_with_the_chmod_to_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("master.keys");
+        Keyring::load_or_create(None, &file).unwrap();
+        for mode in [0o640, 0o604, 0o660, 0o666] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let error = Keyring::load_or_create(None, &file).unwrap_err().to_string();
+            assert!(error.contains(&format!("chmod 600 {}", file.display())), "{mode:o}: {error}");
+            assert!(error.contains(&format!("{mode:o}")), "{mode:o}: {error}");
+        }
+        // Its owner alone (reading, or reading and writing) is fine.
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(Keyring::load_or_create(None, &file).is_ok(), "{mode:o}");
+        }
     }
 
     #[test]

@@ -129,6 +129,12 @@ impl BlobLocation {
         Self(Kind::Folder(path.as_ref().to_path_buf()))
     }
 
+    /// Whether the files are kept in an S3-compatible bucket (not on this machine).
+    #[must_use]
+    pub const fn is_s3(&self) -> bool {
+        matches!(self.0, Kind::S3(_))
+    }
+
     /// A new, empty store in process memory, for tests.
     #[must_use]
     pub fn memory() -> Self {

@@ -112,7 +112,7 @@ impl From<AppError> for Failure {
             AppError::NotFound { .. } => Self::NotFound(Json(body)),
             AppError::Conflict { .. } | AppError::SeatLimit(_) => Self::Conflict(Json(body)),
             AppError::Quota(_) => Self::TooLarge(Json(body)),
-            AppError::Throttled { retry_after_secs } => Self::TooManyRequests(Json(body), retry_after_secs),
+            AppError::Throttled { retry_after_secs, .. } => Self::TooManyRequests(Json(body), retry_after_secs),
             AppError::Unavailable(_) => Self::Unavailable(Json(body)),
             AppError::Internal(_) => Self::Internal(Json(body)),
         }

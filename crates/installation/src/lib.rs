@@ -28,6 +28,8 @@ pub const DATABASE_URL: &str = "--database-url (FERRY_DATABASE_URL)";
 pub const BLOB_URL: &str = "--blob-url (FERRY_BLOB_URL)";
 /// The `--master-keys` flag and its variable.
 pub const MASTER_KEYS: &str = "--master-keys (FERRY_MASTER_KEYS)";
+/// The `--master-key-file` flag and its variable.
+pub const MASTER_KEY_FILE: &str = "--master-key-file (FERRY_MASTER_KEY_FILE)";
 
 /// The name of the master key file in the data folder.
 const KEY_FILE: &str = "master.keys";
@@ -54,6 +56,12 @@ pub struct InstallationArgs {
     /// newest first [default: the key file <data-dir>/master.keys, made on first start].
     #[arg(long, global = true, env = "FERRY_MASTER_KEYS", value_name = "KEYS", hide_env_values = true)]
     master_keys: Option<String>,
+
+    /// The file that holds the master keys when --master-keys is not set, made with
+    /// one fresh key (readable by its owner only) on first start; keep it out of the
+    /// backups of the files [default: <data-dir>/master.keys].
+    #[arg(long, global = true, env = "FERRY_MASTER_KEY_FILE", value_name = "FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 /// Whether resolving the settings may set up a new installation.
@@ -127,6 +135,7 @@ pub struct Installation {
     database_url: String,
     blob: BlobLocation,
     master_keys: MasterKeys,
+    key_file: PathBuf,
 }
 
 impl InstallationArgs {
@@ -198,11 +207,19 @@ impl InstallationArgs {
             }
         };
 
+        let key_file = match self.master_key_file.filter(|p| !p.as_os_str().is_empty()) {
+            Some(file) => std::path::absolute(&file).map_err(|e| {
+                SettingError::new(MASTER_KEY_FILE, format!("cannot use the file {}: {e}", file.display()))
+            })?,
+            None => data_dir.join(KEY_FILE),
+        };
+
         Ok(Installation {
             data_dir,
             database_url,
             blob,
             master_keys: MasterKeys(self.master_keys.filter(|k| !k.trim().is_empty())),
+            key_file,
         })
     }
 }
@@ -226,10 +243,37 @@ impl Installation {
         &self.blob
     }
 
+    /// Whether the master keys are set (`--master-keys`), so that no key file is used.
+    #[must_use]
+    pub const fn master_keys_set(&self) -> bool {
+        self.master_keys.0.is_some()
+    }
+
     /// The file the master keys are kept in when they are not set.
     #[must_use]
     pub fn key_file(&self) -> PathBuf {
-        self.data_dir.join(KEY_FILE)
+        self.key_file.clone()
+    }
+
+    /// What to tell the operator when the key file lies in the data folder
+    /// of an installation whose database or files live elsewhere
+    /// (PostgreSQL, S3): a copy of the folder (a backup, a disk image) then
+    /// carries the key that opens every file. `None` when the keys are set,
+    /// the file lies elsewhere, or the installation is on its embedded
+    /// defaults (SQLite and a local folder, where everything is one folder).
+    #[must_use]
+    pub fn key_file_warning(&self) -> Option<String> {
+        let production = !self.database_url.starts_with("sqlite:") || self.blob.is_s3();
+        if self.master_keys.0.is_some() || !production || !self.key_file.starts_with(&self.data_dir) {
+            return None;
+        }
+        Some(format!(
+            "the master key file {} lies in the data folder {}, so a copy of the folder carries the key to \
+             every file: move it where the folder's backups do not reach and point {MASTER_KEY_FILE} at it, \
+             or set {MASTER_KEYS}",
+            self.key_file.display(),
+            self.data_dir.display()
+        ))
     }
 
     /// Connects to the database (without migrating it).
@@ -255,8 +299,9 @@ impl Installation {
     /// [`OpenError::Setting`] for master keys that cannot be read or made,
     /// [`OpenError::Unavailable`] when the file store cannot be opened.
     pub fn open_files(&self) -> Result<(EncryptedBlobStore, KeySource), OpenError> {
-        let (keyring, source) = Keyring::load_or_create(self.master_keys.0.as_deref(), &self.key_file())
-            .map_err(|e| SettingError::new(MASTER_KEYS, e.to_string()))?;
+        let setting = if self.master_keys.0.is_some() { MASTER_KEYS } else { MASTER_KEY_FILE };
+        let (keyring, source) = Keyring::load_or_create(self.master_keys.0.as_deref(), &self.key_file)
+            .map_err(|e| SettingError::new(setting, e.to_string()))?;
         let blobs = EncryptedBlobStore::open(&self.blob, keyring, BlobOptions::default()).map_err(|e| {
             OpenError::Unavailable(format!("{BLOB_URL}: cannot open the file store {}: {e}", self.blob))
         })?;
@@ -358,6 +403,54 @@ mod tests {
         assert_eq!(source, KeySource::Created(installation.key_file()));
         let (_, source) = installation.open_files().expect("the key file again");
         assert_eq!(source, KeySource::File(installation.key_file()));
+    }
+
+    #[test]
+    fn the_key_file_can_live_outside_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("elsewhere").join("ferry.keys");
+        let data = dir.path().join("data");
+        let keys_flag = keys.to_str().unwrap();
+        let installation = args(&data, &["--master-key-file", keys_flag]).resolve(Setup::Create).unwrap();
+        assert_eq!(installation.key_file(), keys);
+        let (_, source) = installation.open_files().expect("a new key file where asked");
+        assert_eq!(source, KeySource::Created(keys.clone()));
+        assert!(keys.is_file());
+        assert!(!data.join("master.keys").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_exposed_key_file_stops_the_start_naming_its_setting() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let installation = args(dir.path(), &[]).resolve(Setup::Create).unwrap();
+        installation.open_files().expect("a new key file");
+        std::fs::set_permissions(installation.key_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let error = installation.open_files().map(|_| ()).expect_err("others may read it").to_string();
+        assert!(error.starts_with("--master-key-file (FERRY_MASTER_KEY_FILE): "), "{error}");
+        assert!(error.contains("chmod 600"), "{error}");
+    }
+
+    #[test]
+    fn a_key_file_beside_the_files_of_a_production_installation_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let postgres = ["--database-url", "postgres://ferry@db.example.com/ferry"];
+        let s3 = ["--blob-url", "s3://ferry-files/prefix"];
+        let elsewhere = tempfile::tempdir().unwrap();
+        let outside = elsewhere.path().join("master.keys");
+        let outside = ["--master-key-file", outside.to_str().unwrap()];
+        let warned = |extra: &[&str]| args(dir.path(), extra).resolve(Setup::Create).unwrap().key_file_warning();
+        // The embedded default (SQLite and a local folder) keeps its key in the data folder quietly.
+        assert_eq!(warned(&[]), None);
+        for production in [&postgres[..], &s3[..]] {
+            let warning = warned(production).expect("a warning");
+            assert!(warning.contains("master.keys"), "{warning}");
+            assert!(warning.contains("--master-key-file (FERRY_MASTER_KEY_FILE)"), "{warning}");
+            assert_eq!(warned(&[production, &outside[..]].concat()), None, "kept elsewhere");
+            let set = [production, &["--master-keys", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="][..]].concat();
+            assert_eq!(warned(&set), None, "keys set, no file");
+        }
     }
 
     #[tokio::test]

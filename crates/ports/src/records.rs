@@ -391,13 +391,19 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
 }
 
-/// What a sign-in failure counts against.
+/// What a throttled attempt counts against: a sign-in failure against the
+/// account and the address, a password reset request against the email
+/// address and the network address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ThrottleKey {
     /// The account being signed into.
     Account(EmailAddress),
     /// The network address the attempt came from.
     Address(std::net::IpAddr),
+    /// The email address a password reset link was asked for (whether or not an account has it).
+    ResetEmail(EmailAddress),
+    /// The network address a password reset request came from.
+    ResetAddress(std::net::IpAddr),
 }
 
 impl ThrottleKey {
@@ -411,6 +417,8 @@ impl ThrottleKey {
         match self {
             Self::Account(email) => format!("account:{}", email.as_str()),
             Self::Address(ip) => format!("address:{}", ip.to_canonical()),
+            Self::ResetEmail(email) => format!("reset-email:{}", email.as_str()),
+            Self::ResetAddress(ip) => format!("reset-address:{}", ip.to_canonical()),
         }
     }
 }
@@ -764,5 +772,9 @@ mod tests {
         assert_eq!(mapped.as_key(), "address:192.0.2.1");
         let v6 = ThrottleKey::Address(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)));
         assert_eq!(v6.as_key(), "address:2001:db8::1");
+        let reset = ThrottleKey::ResetEmail(EmailAddress::parse("Ada@Example.com").unwrap());
+        assert_eq!(reset.as_key(), "reset-email:ada@example.com");
+        let from = ThrottleKey::ResetAddress(IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped()));
+        assert_eq!(from.as_key(), "reset-address:192.0.2.1");
     }
 }

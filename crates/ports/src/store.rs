@@ -209,6 +209,18 @@ pub trait PracticeStore: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    /// Takes the practice's lock, held until the transaction ends: on
+    /// PostgreSQL a row lock on the practice, on SQLite the write lock a
+    /// transaction from [`Store::begin`] already holds. Whatever is counted
+    /// and then written for one practice under it (the seats in use before a
+    /// seat is taken, rule 7; the bytes reserved, rule 8) cannot interleave
+    /// with another transaction doing the same. Call it in a transaction
+    /// from [`Store::begin`] only, before counting.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown practice.
+    async fn lock_practice(&mut self, id: PracticeId) -> Result<(), StoreError>;
+
     /// Replaces a practice's plan.
     ///
     /// # Errors
@@ -306,7 +318,8 @@ pub trait PeopleStore: Send {
         page: &PageRequest,
     ) -> Result<Page<MemberRecord>, StoreError>;
 
-    /// Active admins and staff: the seats taken (rule 7).
+    /// Active admins and staff: the seats taken (rule 7). Before a seat is
+    /// taken on this count, hold [`PracticeStore::lock_practice`].
     async fn seats_in_use(&mut self, practice: PracticeId) -> Result<u32, StoreError>;
 
     // Clients.
@@ -650,6 +663,29 @@ pub trait SessionStore: Send {
     /// Forgets every failure counted against `key` (after a successful
     /// sign-in, or when the operator lifts a lock).
     async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError>;
+
+    /// Counts and records an attempt at once, before it is checked: returns,
+    /// for each of `keys` in the order given, how many failures count
+    /// against it at or after `since` before this attempt, and records one
+    /// more at `at` against each (named `attempt`, a key given twice counting
+    /// once). Counting and recording take turns per key until the
+    /// transaction ends (on PostgreSQL a lock per key, on SQLite the write
+    /// lock of a transaction from [`Store::begin`]), so attempts made in
+    /// parallel each count the ones before them. The caller refuses an
+    /// attempt whose count is at its limit by rolling back (nothing is
+    /// recorded then), and otherwise commits before the slow check.
+    async fn reserve_login_attempt(
+        &mut self,
+        attempt: Uuid,
+        keys: &[ThrottleKey],
+        since: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<Vec<u32>, StoreError>;
+
+    /// Takes back what [`SessionStore::reserve_login_attempt`] recorded for
+    /// `attempt` (a sign-in whose password was right is no failure). Taking
+    /// back an unknown or already forgotten attempt is harmless.
+    async fn forget_login_attempt(&mut self, attempt: Uuid) -> Result<(), StoreError>;
 }
 
 /// Quotas: add-ons, atomic reservations of storage and throughput, usage

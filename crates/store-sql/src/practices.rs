@@ -106,6 +106,26 @@ impl PracticeStore for SqlTx {
         moved(self, changed, "practices", id.as_uuid(), "practice").await
     }
 
+    async fn lock_practice(&mut self, id: PracticeId) -> Result<(), StoreError> {
+        // On SQLite a transaction from `begin` already holds the database's
+        // write lock (BEGIN IMMEDIATE); the row is read to say whether it exists.
+        // On PostgreSQL the row lock is held until commit or rollback, so a
+        // second transaction waits here and then counts what the first wrote
+        // (READ COMMITTED reads afresh at every statement).
+        let row: Option<Uuid> = on_each!(self,
+            sqlite: |c| sqlx::query_scalar("SELECT id FROM practices WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(c)
+                .await,
+            postgres: |c| sqlx::query_scalar("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
+                .bind(id.as_uuid())
+                .fetch_optional(c)
+                .await,
+        )
+        .map_err(map("practice lock"))?;
+        row.map(|_| ()).ok_or(StoreError::NotFound { entity: "practice" })
+    }
+
     async fn set_plan(&mut self, id: PracticeId, plan: Plan) -> Result<(), StoreError> {
         let changed = on!(self, |c| {
             sqlx::query(

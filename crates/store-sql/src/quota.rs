@@ -1,9 +1,10 @@
 //! Quotas: add-ons, atomic reservations, usage and warnings (PRODUCT.md rule 8).
 //!
 //! A reservation is checked and written in one transaction that holds the
-//! practice's lock: on SQLite the write lock taken by `BEGIN IMMEDIATE`, on
-//! PostgreSQL a row lock on the practice (`SELECT ... FOR UPDATE`). So two
-//! uploads can never both see the same free bytes.
+//! practice's lock (`PracticeStore::lock_practice`, in `practices.rs`): on
+//! SQLite the write lock taken by `BEGIN IMMEDIATE`, on PostgreSQL a row lock
+//! on the practice (`SELECT ... FOR UPDATE`). So two uploads can never both
+//! see the same free bytes.
 
 use ferry_domain::quota::{AddOn, Bytes, Usage, allowance, check_reservation};
 
@@ -149,19 +150,6 @@ async fn add_usage(
     Ok(())
 }
 
-/// Takes the practice's reservation lock (see the module documentation).
-async fn lock_practice(tx: &mut SqlTx, practice: Uuid) -> Result<(), StoreError> {
-    on_each!(tx,
-        sqlite: |_c| Ok::<(), sqlx::Error>(()),
-        postgres: |c| sqlx::query("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
-            .bind(practice)
-            .fetch_optional(c)
-            .await
-            .map(|_| ()),
-    )
-    .map_err(map("practice lock"))
-}
-
 /// The practice of an unexpired reservation.
 async fn live_reservation_practice(tx: &mut SqlTx, id: ReservationId, at: OffsetDateTime) -> Result<Uuid, StoreError> {
     let practice: Option<Uuid> = on!(tx, |c| {
@@ -224,17 +212,8 @@ impl QuotaStore for SqlTx {
     }
 
     async fn reserve(&mut self, request: &ReservationRequest) -> Result<(), ReserveError> {
-        // Serialize reservations of this practice. On SQLite the transaction
-        // already holds the database's write lock (BEGIN IMMEDIATE).
-        on_each!(self,
-            sqlite: |_c| Ok::<(), sqlx::Error>(()),
-            postgres: |c| sqlx::query("SELECT id FROM practices WHERE id = $1 FOR UPDATE")
-                .bind(request.practice.as_uuid())
-                .fetch_optional(c)
-                .await
-                .map(|_| ()),
-        )
-        .map_err(map("practice lock"))?;
+        // Serialize reservations of this practice.
+        self.lock_practice(request.practice).await?;
         let [storage, throughput] = allowances(self, request.practice, request.at).await?;
         for (asked, state) in [(request.storage, storage), (request.throughput, throughput)] {
             if asked > Bytes::ZERO {
@@ -324,9 +303,9 @@ impl QuotaStore for SqlTx {
         at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), ReserveError> {
-        let practice = live_reservation_practice(self, id, at).await?;
-        lock_practice(self, practice).await?;
-        let [storage_state, throughput_state] = allowances(self, PracticeId::from_uuid(practice), at).await?;
+        let practice = PracticeId::from_uuid(live_reservation_practice(self, id, at).await?);
+        self.lock_practice(practice).await?;
+        let [storage_state, throughput_state] = allowances(self, practice, at).await?;
         for (asked, state) in [(storage, storage_state), (throughput, throughput_state)] {
             if asked > Bytes::ZERO {
                 check_reservation(state.kind, asked, state.usage, state.limit)?;

@@ -61,6 +61,47 @@ impl SessionRow {
     }
 }
 
+/// The class of PostgreSQL's two-key advisory locks that make attempts on
+/// one throttling key take turns (the second key is the hash of the key's
+/// text; two keys sharing a hash only take turns needlessly). The two-key
+/// space is apart from the one-key space of the audit chain's lock.
+const THROTTLE_LOCK_CLASS: i32 = 0x7468_726f; // "thro"
+
+/// The stored keys of `keys`, each once, in the order first given.
+fn distinct_keys(keys: &[ThrottleKey]) -> Vec<String> {
+    let mut stored: Vec<String> = Vec::with_capacity(keys.len());
+    for key in keys.iter().map(ThrottleKey::as_key) {
+        if !stored.contains(&key) {
+            stored.push(key);
+        }
+    }
+    stored
+}
+
+/// Records one failure at `at` against each stored key, named `attempt` if given.
+async fn insert_failures(
+    tx: &mut SqlTx,
+    attempt: Option<Uuid>,
+    keys: &[String],
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // One statement for every key: `($3, $1, $2), ($4, $1, $2), ...`.
+    let rows = (0..keys.len()).map(|i| format!("(${}, $1, $2)", i + 3)).collect::<Vec<_>>().join(", ");
+    let sql = format!("INSERT INTO login_failures (key, at, attempt_id) VALUES {rows}");
+    on!(tx, |c| {
+        let mut query = sqlx::query(&sql).bind(micros(at)).bind(attempt);
+        for key in keys {
+            query = query.bind(key.as_str());
+        }
+        query.execute(c).await.map(|r| r.rows_affected())
+    })
+    .map_err(map("login failure"))?;
+    Ok(())
+}
+
 #[async_trait]
 impl SessionStore for SqlTx {
     // Tokens and sessions.
@@ -190,28 +231,7 @@ impl SessionStore for SqlTx {
     // Sign-in throttling.
 
     async fn record_login_failure(&mut self, keys: &[ThrottleKey], at: OffsetDateTime) -> Result<(), StoreError> {
-        // One failure counts once per key, however often the key was given.
-        let mut stored: Vec<String> = Vec::with_capacity(keys.len());
-        for key in keys.iter().map(ThrottleKey::as_key) {
-            if !stored.contains(&key) {
-                stored.push(key);
-            }
-        }
-        if stored.is_empty() {
-            return Ok(());
-        }
-        // One statement for every key: `($2, $1), ($3, $1), ...`.
-        let rows = (0..stored.len()).map(|i| format!("(${}, $1)", i + 2)).collect::<Vec<_>>().join(", ");
-        let sql = format!("INSERT INTO login_failures (key, at) VALUES {rows}");
-        on!(self, |c| {
-            let mut query = sqlx::query(&sql).bind(micros(at));
-            for key in &stored {
-                query = query.bind(key.as_str());
-            }
-            query.execute(c).await.map(|r| r.rows_affected())
-        })
-        .map_err(map("login failure"))?;
-        Ok(())
+        insert_failures(self, None, &distinct_keys(keys), at).await
     }
 
     async fn login_failures(&mut self, key: &ThrottleKey, since: OffsetDateTime) -> Result<u32, StoreError> {
@@ -227,6 +247,50 @@ impl SessionStore for SqlTx {
         .map_err(map("login failures"))?;
         // More failures than a u32 holds are as throttled as u32::MAX.
         Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    }
+
+    async fn reserve_login_attempt(
+        &mut self,
+        attempt: Uuid,
+        keys: &[ThrottleKey],
+        since: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<Vec<u32>, StoreError> {
+        // Lock every key in one order (sorted), so that two attempts sharing
+        // keys never wait for each other crosswise. SQLite's write lock,
+        // taken by BEGIN IMMEDIATE, already makes attempts take turns.
+        let mut locked = distinct_keys(keys);
+        locked.sort();
+        for key in &locked {
+            on_each!(self,
+                sqlite: |_c| Ok::<(), sqlx::Error>(()),
+                postgres: |c| sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(THROTTLE_LOCK_CLASS)
+                    .bind(key.as_str())
+                    .execute(c)
+                    .await
+                    .map(|_| ()),
+            )
+            .map_err(map("sign-in throttle lock"))?;
+        }
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            counts.push(self.login_failures(key, since).await?);
+        }
+        insert_failures(self, Some(attempt), &locked, at).await?;
+        Ok(counts)
+    }
+
+    async fn forget_login_attempt(&mut self, attempt: Uuid) -> Result<(), StoreError> {
+        on!(self, |c| {
+            sqlx::query("DELETE FROM login_failures WHERE attempt_id = $1")
+                .bind(attempt)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("login failures"))?;
+        Ok(())
     }
 
     async fn clear_login_failures(&mut self, key: &ThrottleKey) -> Result<(), StoreError> {

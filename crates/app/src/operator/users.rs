@@ -3,13 +3,14 @@
 
 use ferry_domain::access::{Action, can_open_client};
 use ferry_domain::ids::UserId;
-use ferry_domain::people::check_seat;
+
 use ferry_mail::templates::PasswordReason;
 use ferry_ports::admin::UserFilter;
 use ferry_ports::records::{ClientRecord, MemberRecord, Page, PageRequest, PracticeRecord, UserRecord};
 use uuid::Uuid;
 
 use crate::accounts::send_password_link;
+use crate::people::take_seat;
 use crate::{App, AppError, Principal};
 
 /// Finds a user by id or email address in `tx`.
@@ -102,9 +103,7 @@ impl App {
         let membership = work.tx.member(user).await?;
         let detail = if active {
             if let Some(member) = &membership {
-                let practice = work.practice_record(member.practice).await?;
-                let in_use = work.tx.seats_in_use(member.practice).await?;
-                check_seat(member.role, None, in_use, practice.plan.seat_limit)?;
+                take_seat(&mut work, member.practice, member.role).await?;
             }
             work.tx.set_user_active(user, true).await?;
             "reactivated by the operator".to_owned()

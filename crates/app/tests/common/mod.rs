@@ -1,8 +1,11 @@
 //! What the use-case tests share: an `App` over a migrated SQLite store in a
-//! temporary folder, with password hashing made cheap, and reading what it
-//! queued in the outbox. Each test file uses the part it needs.
+//! temporary folder, with password hashing made cheap, a store on each engine
+//! available here (SQLite always, PostgreSQL when `FERRY_TEST_POSTGRES_URL` is
+//! set), and reading what it queued in the outbox. Each test file uses the
+//! part it needs.
 #![allow(dead_code)]
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use ferry_app::{App, AppConfig, AppError, Credentials, PasswordPolicy, Principal, SystemClock, UuidV7};
@@ -25,6 +28,71 @@ pub(crate) fn test_config() -> AppConfig {
     config
 }
 
+/// The variable that points the tests at a PostgreSQL server.
+pub(crate) const POSTGRES_VAR: &str = "FERRY_TEST_POSTGRES_URL";
+
+/// A database engine the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// What to clean up after a test.
+pub(crate) enum Cleanup {
+    Folder(#[allow(dead_code)] tempfile::TempDir),
+    Schema(sqlx::PgPool, String),
+}
+
+impl Cleanup {
+    /// Closes `store` and drops its schema (SQLite's folder goes with `self`).
+    pub(crate) async fn finish(self, store: &SqlStore) {
+        store.close().await;
+        if let Self::Schema(admin, schema) = self {
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.expect("drop the test schema");
+            admin.close().await;
+        }
+    }
+}
+
+/// The engines available here: SQLite always, PostgreSQL when
+/// `FERRY_TEST_POSTGRES_URL` is set (otherwise the reason is printed).
+pub(crate) fn engines() -> Vec<Engine> {
+    match std::env::var(POSTGRES_VAR) {
+        Ok(url) if !url.is_empty() => vec![Engine::Sqlite, Engine::Postgres],
+        _ => {
+            eprintln!("skipping the PostgreSQL run: {POSTGRES_VAR} is not set");
+            vec![Engine::Sqlite]
+        }
+    }
+}
+
+/// A fresh, migrated store on `engine`: a temporary SQLite file, or a new
+/// PostgreSQL schema.
+pub(crate) async fn open_store(engine: Engine) -> (SqlStore, Cleanup) {
+    match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+            let store = SqlStore::connect(&url).await.expect("SQLite store");
+            store.migrate().await.expect("migrations on SQLite");
+            (store, Cleanup::Folder(dir))
+        }
+        Engine::Postgres => {
+            let url = std::env::var(POSTGRES_VAR).expect("the PostgreSQL URL");
+            let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL at FERRY_TEST_POSTGRES_URL");
+            let schema = format!("t_{}", Uuid::now_v7().simple());
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("a test schema");
+            let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+                .expect("FERRY_TEST_POSTGRES_URL")
+                .options([("search_path", schema.as_str())]);
+            let store = SqlStore::connect_postgres(options).await.expect("PostgreSQL store");
+            store.migrate().await.expect("migrations on PostgreSQL");
+            (store, Cleanup::Schema(admin, schema))
+        }
+    }
+}
+
 /// An `App` over its own SQLite database, with files kept in memory.
 pub(crate) struct SqliteApp {
     pub(crate) app: App,
@@ -39,20 +107,26 @@ impl SqliteApp {
     }
 }
 
-/// A fresh, migrated installation on SQLite.
-pub(crate) async fn sqlite_app() -> SqliteApp {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
-    let store = SqlStore::connect(&url).await.expect("a SQLite store");
-    store.migrate().await.expect("the migrations");
+/// An `App` over `store` with the test configuration and files kept in memory.
+fn app_over(store: SqlStore, config: AppConfig) -> (App, Arc<SqlStore>) {
     let store = Arc::new(store);
     let app = App::new(
         store.clone(),
         Arc::new(ferry_blob::EncryptedBlobStore::in_memory()),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-        test_config(),
+        config,
     );
+    (app, store)
+}
+
+/// A fresh, migrated installation on SQLite.
+pub(crate) async fn sqlite_app() -> SqliteApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+    let store = SqlStore::connect(&url).await.expect("a SQLite store");
+    store.migrate().await.expect("the migrations");
+    let (app, store) = app_over(store, test_config());
     SqliteApp { app, store, _dir: dir }
 }
 
@@ -134,4 +208,33 @@ pub(crate) async fn approved_practice(app: &App, store: &SqlStore, name: &str, a
     let admin = insert_member(store, id, admin, Role::Admin).await;
     app.decide_practice(&Principal::Operator, id, PracticeTransition::Approve).await.unwrap();
     (id, admin)
+}
+
+/// An `App` over a fresh store on one engine, with files kept in memory.
+pub(crate) struct EngineApp {
+    pub(crate) engine: Engine,
+    pub(crate) app: App,
+    pub(crate) store: Arc<SqlStore>,
+    cleanup: Cleanup,
+}
+
+impl EngineApp {
+    /// A fresh, migrated installation on `engine`.
+    pub(crate) async fn new(engine: Engine) -> Self {
+        Self::with_config(engine, test_config()).await
+    }
+
+    /// A fresh, migrated installation on `engine`, configured with `config`.
+    pub(crate) async fn with_config(engine: Engine, config: AppConfig) -> Self {
+        let (store, cleanup) = open_store(engine).await;
+        let (app, store) = app_over(store, config);
+        Self { engine, app, store, cleanup }
+    }
+
+    /// Closes the store and removes its database.
+    pub(crate) async fn finish(self) {
+        let Self { app, store, cleanup, .. } = self;
+        drop(app);
+        cleanup.finish(&store).await;
+    }
 }

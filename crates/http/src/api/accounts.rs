@@ -207,10 +207,15 @@ impl AccountsApi {
 
     /// Mail a password reset link, if an active account has this address.
     ///
-    /// Answers the same whether or not it does.
+    /// Answers the same whether or not it does; earlier links stop working.
+    /// Requests are throttled per email address and per network address.
     #[oai(path = "/auth/password-reset", method = "post", operation_id = "request_password_reset")]
-    async fn request_password_reset(&self, body: Json<ResetBody>) -> ApiResult<Json<Done>> {
-        self.app.request_password_reset(&body.0.email).await?;
+    async fn request_password_reset(
+        &self,
+        address: Data<&ClientAddress>,
+        body: Json<ResetBody>,
+    ) -> ApiResult<Json<Done>> {
+        self.app.request_password_reset(&body.0.email, address.0.0).await?;
         Ok(Json(Done::ok()))
     }
 

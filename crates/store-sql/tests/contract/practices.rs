@@ -114,3 +114,17 @@ contract!(practice_lists_page_by_keyset_and_filter_by_status, |s| {
     let bad = PageRequest::after(3, ferry_ports::records::Cursor("not a cursor".into()));
     assert!(matches!(tx.list_practices(None, &bad).await, Err(StoreError::Rejected { what: "page cursor", .. })));
 });
+
+contract!(a_practice_lock_is_taken_on_a_known_practice_only, |s| {
+    let mut tx = s.begin().await;
+    let practice = Fixture::practice(&mut *tx, PracticeStatus::Approved).await;
+    tx.lock_practice(practice).await.unwrap();
+    // Held twice by one transaction is no error, and the transaction goes on.
+    tx.lock_practice(practice).await.unwrap();
+    assert_eq!(tx.seats_in_use(practice).await.unwrap(), 0, "{}", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    let unknown = tx.lock_practice(PracticeId::from_uuid(id())).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound { entity: "practice" })), "{}: {unknown:?}", s.engine);
+});

@@ -101,3 +101,29 @@ contract!(a_cleared_key_rolled_back_keeps_its_failures, |s| {
     let mut tx = s.store_read().await;
     assert_eq!(tx.login_failures(&key, at(0)).await.unwrap(), 1, "{}: only the committed failure", s.engine);
 });
+
+contract!(a_reserved_attempt_counts_until_it_is_forgotten, |s| {
+    let (ada, home) = (account(), address(9));
+    let (first, second) = (crate::harness::id(), crate::harness::id());
+    let mut tx = s.begin().await;
+    tx.record_login_failure(std::slice::from_ref(&ada), at(1)).await.unwrap();
+    // The counts are those before the attempt, in the order of the keys; a key given twice counts once.
+    let counts = tx.reserve_login_attempt(first, &[ada.clone(), home.clone(), ada.clone()], at(0), at(2)).await;
+    assert_eq!(counts.unwrap(), vec![1, 0, 1], "{}", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    let counts = tx.reserve_login_attempt(second, &[ada.clone(), home.clone()], at(0), at(3)).await.unwrap();
+    assert_eq!(counts, vec![2, 1], "{}: the first attempt counts", s.engine);
+    tx.rollback().await.unwrap();
+
+    let mut tx = s.begin().await;
+    assert_eq!(tx.login_failures(&ada, at(0)).await.unwrap(), 2, "{}: a rolled back attempt is not kept", s.engine);
+    tx.forget_login_attempt(first).await.unwrap();
+    tx.forget_login_attempt(second).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.store_read().await;
+    assert_eq!(tx.login_failures(&ada, at(0)).await.unwrap(), 1, "{}: only the plain failure stays", s.engine);
+    assert_eq!(tx.login_failures(&home, at(0)).await.unwrap(), 0, "{}: forgotten on every key", s.engine);
+});
