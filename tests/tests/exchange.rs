@@ -454,7 +454,7 @@ async fn payroll_files() {
         engaged_client(&server, &harbour, "Northwind Trading", "Nora North", "nora@northwind.test").await;
     assign(&harbour, &sam, &client).await;
 
-    // The client's owner adds the payroll officer, who sets a password from the link.
+    // The client's owner invites the payroll officer, who joins from the link, choosing a password.
     let member = nora
         .api
         .ok_post(
@@ -463,7 +463,12 @@ async fn payroll_files() {
         )
         .await;
     assert_eq!(text(&member, "/role"), "member");
-    let paul = person(join(&server, "paul@northwind.test").await, "Paul Payroll", "paul@northwind.test").await;
+    let token = server.mail_to("paul@northwind.test").token();
+    let joined =
+        server.anonymous().ok_post("/invitations/accept", &json!({ "token": token, "password": PASSWORD })).await;
+    assert_eq!(text(&joined, "/kind"), "membership");
+    let paul =
+        person(server.sign_in("paul@northwind.test", PASSWORD).await, "Paul Payroll", "paul@northwind.test").await;
 
     // The payslips, resumable, with the length declared only with the last bytes.
     let mut payslips = b"%PDF-1.7\n".to_vec();

@@ -14,9 +14,7 @@ use ferry_domain::consent::{ConsentError, ConsentEvent, ConsentState, Side, file
 use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, PracticeId, UserId};
 use ferry_domain::people::{Actor, ClientRole, Role};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
-use ferry_mail::templates::{
-    AccessGranted, AccessRevoked, Audience, Invitation, InvitationKind, LinkToken, PasswordReason,
-};
+use ferry_mail::templates::{AccessGranted, AccessRevoked, Audience, Invitation, InvitationKind, LinkToken};
 use ferry_ports::Tx;
 use ferry_ports::records::{
     ClientMemberRecord, ClientRecord, ClientWithFacts, ConnectionRecord, Cursor, EngagementRecord, NewToken, NewUser,
@@ -24,7 +22,7 @@ use ferry_ports::records::{
 };
 use uuid::Uuid;
 
-use crate::accounts::{after, send_password_link};
+use crate::accounts::after;
 use crate::context::Work;
 use crate::error::parse;
 use crate::secret::SecretToken;
@@ -60,6 +58,18 @@ pub struct InviteClientMember {
     pub email: String,
 }
 
+/// What inviting a colleague answers: the same whoever the address belongs
+/// to, so the answer tells nothing about the person (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInvited {
+    /// The client they are invited to.
+    pub client: ClientId,
+    /// The address invited.
+    pub email: EmailAddress,
+    /// The name given.
+    pub name: PersonName,
+}
+
 /// An engagement with both of its sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngagementView {
@@ -89,6 +99,8 @@ pub enum AcceptedInvitation {
     Engagement(EngagementView),
     /// A connection between a practice and the invitee, now active.
     Connection(ConnectionView),
+    /// The invitee's membership of a client, made now.
+    Membership(ClientMemberRecord),
 }
 
 /// A consent change that does not fit the current state, as a conflict.
@@ -365,6 +377,30 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
     Ok(ConnectionView { connection: updated, practice, outside_party })
 }
 
+/// The invitee of a join link becomes a member of `client` (the link's
+/// user is the actor of `work`), and older links to it stop working.
+async fn join_client(work: &mut Work, client: ClientId) -> Result<ClientMemberRecord, AppError> {
+    let user = work.user()?;
+    if !matches!(work.actor, Actor::Client { active: true, .. }) {
+        return Err(AppError::InvalidToken);
+    }
+    if work.tx.client_members(client).await?.iter().any(|m| m.user.id == user) {
+        return Err(AppError::conflict("you already belong to this client"));
+    }
+    work.tx.add_client_member(client, user, ClientRole::Member).await?;
+    work.tx.revoke_join_tokens(user, client, work.now).await?;
+    work.audit("client.members.join", None, Some(client), Some(user.as_uuid()), "accepted an invitation to join")
+        .await?;
+    work.tx.client_members(client).await?.into_iter().find(|m| m.user.id == user).ok_or(AppError::not_found("member"))
+}
+
+/// Takes `user` out of `client`, and voids any invitation that would bring them back.
+async fn end_membership(work: &mut Work, client: ClientId, user: UserId) -> Result<(), AppError> {
+    work.tx.remove_client_member(client, user).await?;
+    work.tx.revoke_join_tokens(user, client, work.now).await?;
+    Ok(())
+}
+
 /// The items of `all` (sorted by `key`) after the page's cursor, at most its limit.
 fn page_in_memory<T>(mut all: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> Uuid) -> Result<Page<T>, AppError> {
     all.sort_by_key(|item| key(item));
@@ -488,8 +524,9 @@ impl App {
     }
 
     /// Accepts an invitation from its mailed single-use link: the engagement
-    /// or connection becomes active. An invitee without a password chooses
-    /// one here. The practice's admins are told.
+    /// or connection becomes active (the practice's admins are told), or the
+    /// invitee joins the client they were invited to. An invitee without a
+    /// password chooses one here.
     ///
     /// # Errors
     /// [`AppError::InvalidToken`] for a wrong, used or expired link;
@@ -505,9 +542,12 @@ impl App {
         // Look at the link without using it up, so a weak password does not burn it.
         let mut tx = self.store().begin().await?;
         let (user, purpose) = match tx.consume_token(token.hash(), now).await? {
-            Some((user, purpose @ (TokenPurpose::AcceptEngagement(_) | TokenPurpose::AcceptConnection(_)))) => {
-                (user, purpose)
-            }
+            Some((
+                user,
+                purpose @ (TokenPurpose::AcceptEngagement(_)
+                | TokenPurpose::AcceptConnection(_)
+                | TokenPurpose::JoinClient(_)),
+            )) => (user, purpose),
             _ => return Err(AppError::InvalidToken),
         };
         let record = tx.user(user).await?.ok_or(AppError::InvalidToken)?;
@@ -545,6 +585,7 @@ impl App {
             TokenPurpose::AcceptConnection(id) => {
                 AcceptedInvitation::Connection(change_connection(&mut work, id, ConsentEvent::Accept).await?)
             }
+            TokenPurpose::JoinClient(client) => AcceptedInvitation::Membership(join_client(&mut work, client).await?),
             TokenPurpose::SetPassword => return Err(AppError::InvalidToken),
         };
         work.commit().await?;
@@ -898,56 +939,103 @@ impl App {
         Ok(Page { items, next })
     }
 
-    /// A client owner invites a colleague: a new client user (mailed a link
-    /// to set their password) or an existing one, as a member of the client.
+    /// A client owner invites a colleague. Membership is consent: the
+    /// address is mailed a single-use link to join (a new address chooses a
+    /// password there), and they are a member only once they accept it
+    /// ([`App::accept_invitation`]); an address of a practice user or an
+    /// outside party cannot join a client, and is sent nothing. The answer
+    /// is the same in every case, and nothing shows in the client's users
+    /// before they accept.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] naming the field (including an address of a
-    /// practice user or outside party); [`AppError::Conflict`] when they
-    /// already belong to the client.
+    /// [`AppError::Invalid`] naming the field; [`AppError::Conflict`] when
+    /// they already belong to the client (the owner sees its users).
     pub async fn invite_client_member(
         &self,
         who: &Principal,
         client: ClientId,
         input: &InviteClientMember,
-    ) -> Result<ClientMemberRecord, AppError> {
+    ) -> Result<MemberInvited, AppError> {
         let name = parse("name", &input.name, PersonName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
         let mut work = self.write(who).await?;
         work.client(Action::InviteClientMember, client).await?;
-        let user = match work.tx.user_by_email(&email).await? {
+        let record = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
+        let invited = MemberInvited { client, email: email.clone(), name: name.clone() };
+        let invitee = match work.tx.user_by_email(&email).await? {
             None => {
                 let id = UserId::from_uuid(work.new_id());
                 work.tx.insert_user(&NewUser { id, email, name, kind: UserKind::Client, created_at: work.now }).await?;
-                work.user_record(id).await?
+                Some(work.user_record(id).await?)
             }
             Some(existing) if existing.kind == UserKind::Client => {
                 if work.tx.client_members(client).await?.iter().any(|m| m.user.id == existing.id) {
                     return Err(AppError::conflict("they already belong to this client"));
                 }
-                existing
+                Some(existing)
             }
-            Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice user or an outside party; use the colleague's own address",
-                ));
-            }
+            // A practice user or an outside party cannot be a client's user.
+            Some(_) => None,
         };
-        work.tx.add_client_member(client, user.id, ClientRole::Member).await?;
-        if !user.has_password && user.active {
-            send_password_link(&mut work, &user, PasswordReason::NewEmployee).await?;
-        }
-        work.audit("client.members.invite", None, Some(client), Some(user.id.as_uuid()), "added as member").await?;
-        let member = work
-            .tx
-            .client_members(client)
-            .await?
-            .into_iter()
-            .find(|m| m.user.id == user.id)
-            .ok_or(AppError::not_found("user"))?;
+        let detail = match invitee {
+            Some(invitee) => {
+                let inviter = acting_user(&mut work).await?;
+                let (token, expires_at) =
+                    mint_invitation(&mut work, invitee.id, TokenPurpose::JoinClient(client)).await?;
+                let mail = Invitation {
+                    to: invitee.email.clone(),
+                    inviter: inviter.name,
+                    kind: InvitationKind::ClientMember { client_name: record.name.clone() },
+                    token: LinkToken::new(token.expose()),
+                    expires_at,
+                };
+                let letterhead = self.installation_letterhead();
+                work.mail(&mail, &letterhead).await?;
+                (Some(invitee.id), "mailed a link to join")
+            }
+            None => (None, "the address belongs to a practice user or an outside party; nothing sent"),
+        };
+        work.audit("client.members.invite", None, Some(client), detail.0.map(|u| u.as_uuid()), detail.1).await?;
         work.commit().await?;
-        Ok(member)
+        Ok(invited)
+    }
+
+    /// A client's owner takes a member out of the client; they lose it at once.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for a client the caller does not belong to or
+    /// a user who is not its member; [`AppError::Forbidden`] for members;
+    /// [`AppError::Conflict`] for the owner (a client keeps its owner).
+    pub async fn remove_client_member(&self, who: &Principal, client: ClientId, user: UserId) -> Result<(), AppError> {
+        let mut work = self.write(who).await?;
+        work.client(Action::RemoveClientMember, client).await?;
+        match work.tx.client_members(client).await?.into_iter().find(|m| m.user.id == user) {
+            None => return Err(AppError::not_found("member")),
+            Some(m) if m.role == ClientRole::Owner => {
+                return Err(AppError::conflict("the owner cannot be removed: a client keeps its owner"));
+            }
+            Some(_) => {}
+        }
+        end_membership(&mut work, client, user).await?;
+        work.audit("client.members.remove", None, Some(client), Some(user.as_uuid()), "removed by the owner").await?;
+        work.commit().await
+    }
+
+    /// A member leaves a client; they lose it at once.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for a client the caller does not belong to;
+    /// [`AppError::Conflict`] for its owner (a client keeps its owner).
+    pub async fn leave_client(&self, who: &Principal, client: ClientId) -> Result<(), AppError> {
+        let mut work = self.write(who).await?;
+        let facts = work.client(Action::LeaveClient, client).await?;
+        if facts.membership == Some(ClientRole::Owner) {
+            return Err(AppError::conflict("the owner cannot leave: a client keeps its owner"));
+        }
+        let user = work.user()?;
+        end_membership(&mut work, client, user).await?;
+        work.audit("client.leave", None, Some(client), Some(user.as_uuid()), "left the client").await?;
+        work.commit().await
     }
 
     /// The engaged clients in the caller's scope (admins: every actively

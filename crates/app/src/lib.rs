@@ -42,6 +42,7 @@ use uuid::Uuid;
 pub use accounts::{Credentials, SignedIn};
 pub use consent::{
     AcceptedInvitation, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
+    MemberInvited,
 };
 pub use error::AppError;
 pub use operator::{

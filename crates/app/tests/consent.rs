@@ -53,14 +53,14 @@ fn client_invite(client_name: &str, email: &str, name: Option<&str>) -> InviteCl
 fn engagement(accepted: AcceptedInvitation) -> EngagementView {
     match accepted {
         AcceptedInvitation::Engagement(view) => view,
-        AcceptedInvitation::Connection(_) => panic!("expected an engagement"),
+        other => panic!("expected an engagement, got {other:?}"),
     }
 }
 
 fn connection(accepted: AcceptedInvitation) -> ConnectionView {
     match accepted {
         AcceptedInvitation::Connection(view) => view,
-        AcceptedInvitation::Engagement(_) => panic!("expected a connection"),
+        other => panic!("expected a connection, got {other:?}"),
     }
 }
 
@@ -387,14 +387,21 @@ async fn a_client_owner_invites_a_colleague() {
     let (_, admin, view, owner) = engaged(&w).await;
     let client = view.client.id;
     let invite = InviteClientMember { name: "Max Member".into(), email: "max@cafe.test".into() };
-    let member = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
-    assert_eq!(member.role, ClientRole::Member);
-    assert_eq!(member.client, client);
-    assert!(!member.user.has_password);
-    // They get a link to choose a password (not an invitation), and then sign in to the client.
+    let invited = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    assert_eq!((invited.client, invited.email.as_str()), (client, "max@cafe.test"));
+    // Nothing shows before they accept: they get a link to join, choosing a
+    // password there (it is not a set-password link), and then sign in to the client.
+    let listed = w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed.items.len(), 1, "only the owner until they accept");
     let token = mailed_token(&w.store, "max@cafe.test").await;
-    assert!(matches!(w.app.accept_invitation(&token, Some(PASSWORD.into())).await, Err(AppError::InvalidToken)));
-    w.app.set_password_with_link(&token, PASSWORD.into()).await.unwrap();
+    assert!(matches!(w.app.set_password_with_link(&token, PASSWORD.into()).await, Err(AppError::InvalidToken)));
+    assert_eq!(w.app.accept_invitation(&token, None).await.unwrap_err().field(), Some("password"));
+    match w.app.accept_invitation(&token, Some(PASSWORD.into())).await.unwrap() {
+        AcceptedInvitation::Membership(member) => {
+            assert_eq!((member.client, member.role), (client, ClientRole::Member))
+        }
+        other => panic!("expected a membership, got {other:?}"),
+    }
     let max = sign_in(&w.app, "max@cafe.test", PASSWORD).await.unwrap();
     assert_eq!(my_client_ids(&w.app, &max).await, vec![client]);
 
@@ -408,14 +415,15 @@ async fn a_client_owner_invites_a_colleague() {
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.items[0].user.email.as_str(), "max@cafe.test");
 
-    // Twice is a conflict; a practice address is not a colleague.
+    // Twice is a conflict. A practice user's address cannot join a client, but
+    // the answer is the one any address gets, and nothing is recorded or sent.
     assert!(matches!(w.app.invite_client_member(&owner, client, &invite).await, Err(AppError::Conflict { .. })));
-    let err = w
-        .app
-        .invite_client_member(&owner, client, &InviteClientMember { name: "Ada".into(), email: "ada@acme.test".into() })
-        .await
-        .unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+    let mails = mails_to(&w.store, "ada@acme.test").await.len();
+    let ada = InviteClientMember { name: "Ada".into(), email: "ada@acme.test".into() };
+    let answer = w.app.invite_client_member(&owner, client, &ada).await.unwrap();
+    assert_eq!((answer.client, answer.email.as_str(), answer.name.as_str()), (client, "ada@acme.test", "Ada"));
+    assert_eq!(mails_to(&w.store, "ada@acme.test").await.len(), mails);
+    assert_eq!(w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap().items.len(), 2);
     // Members do not manage the client; the practice does not see its users.
     assert!(matches!(
         w.app.list_client_members(&max, client, &PageRequest::first(10)).await,
@@ -435,4 +443,83 @@ async fn a_client_owner_invites_a_colleague() {
         Err(AppError::Forbidden { .. })
     ));
     assert!(w.app.list_client_members(&admin, client, &PageRequest::first(10)).await.is_err());
+}
+
+/// Issue 19, item 1: membership is consent. A client owner who names the
+/// address of someone who already has an account (here the owner of another
+/// client) records nothing against them and learns nothing about them: they
+/// join only by accepting the mailed link.
+#[tokio::test]
+async fn an_existing_user_joins_a_client_only_by_accepting_the_mailed_link() {
+    let w = world().await;
+    let (practice, admin, view, owner) = engaged(&w).await;
+    let client = view.client.id;
+    w.app
+        .invite_client(&admin, practice, &client_invite("Bistro Bella", "bella@bistro.test", Some("Bella Owner")))
+        .await
+        .unwrap();
+    let token = mailed_token(&w.store, "bella@bistro.test").await;
+    let bistro = engagement(w.app.accept_invitation(&token, Some(PASSWORD.into())).await.unwrap()).client.id;
+    let bella = sign_in(&w.app, "bella@bistro.test", PASSWORD).await.unwrap();
+    let before = mails_to(&w.store, "bella@bistro.test").await.len();
+
+    let invite = InviteClientMember { name: "Whoever".into(), email: "bella@bistro.test".into() };
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    // Nothing is recorded against her: not a member, the client is not hers to open.
+    let members = w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(members.items.iter().map(|m| m.user.email.as_str()).collect::<Vec<_>>(), vec!["cora@cafe.test"]);
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    // She is asked by mail.
+    let asked = mails_to(&w.store, "bella@bistro.test").await;
+    assert_eq!(asked.len(), before + 1);
+    assert!(asked.last().unwrap().subject.contains("Corner Café"), "{}", asked.last().unwrap().subject);
+    // The answer is the one a new address gets: the client, the address and the name given.
+    let answer = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    assert_eq!((answer.client, answer.email.as_str(), answer.name.as_str()), (client, "bella@bistro.test", "Whoever"));
+    let first = mailed_token(&w.store, "bella@bistro.test").await;
+
+    // She accepts from the link (she has a password: none is asked) and joins as a member.
+    let joined = match w.app.accept_invitation(&first, None).await.unwrap() {
+        AcceptedInvitation::Membership(member) => member,
+        other => panic!("expected a membership, got {other:?}"),
+    };
+    assert_eq!(
+        (joined.client, joined.user.email.as_str(), joined.role),
+        (client, "bella@bistro.test", ClientRole::Member)
+    );
+    assert_eq!(joined.user.name.as_str(), "Bella Owner", "she keeps her own name");
+    let mut mine = my_client_ids(&w.app, &bella).await;
+    mine.sort();
+    let mut expected = vec![client, bistro];
+    expected.sort();
+    assert_eq!(mine, expected);
+    // The link works once.
+    assert!(matches!(w.app.accept_invitation(&first, None).await, Err(AppError::InvalidToken)));
+
+    // A member leaves; an owner cannot.
+    w.app.leave_client(&bella, client).await.unwrap();
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    assert!(matches!(w.app.leave_client(&bella, client).await, Err(AppError::NotFound { .. })));
+    assert!(matches!(w.app.leave_client(&owner, client).await, Err(AppError::Conflict { .. })));
+
+    // Asked again, she joins again; the owner removes her, and an old link does not bring her back.
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    let second = mailed_token(&w.store, "bella@bistro.test").await;
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    let third = mailed_token(&w.store, "bella@bistro.test").await;
+    w.app.accept_invitation(&second, None).await.unwrap();
+    let bella_id = user_id(&w.store, "bella@bistro.test").await;
+    // A member may not remove anyone (the owner manages the client's users).
+    assert!(matches!(w.app.remove_client_member(&bella, client, bella_id).await, Err(AppError::Forbidden { .. })));
+    w.app.remove_client_member(&owner, client, bella_id).await.unwrap();
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    assert!(matches!(w.app.accept_invitation(&third, None).await, Err(AppError::InvalidToken)));
+    assert!(matches!(
+        w.app.remove_client_member(&owner, client, bella_id).await,
+        Err(AppError::NotFound { what: "member", .. })
+    ));
+    let cora = user_id(&w.store, "cora@cafe.test").await;
+    assert!(matches!(w.app.remove_client_member(&owner, client, cora).await, Err(AppError::Conflict { .. })));
+    // Another client's owner neither removes nor leaves what is not theirs.
+    assert!(matches!(w.app.remove_client_member(&bella, client, cora).await, Err(AppError::NotFound { .. })));
 }

@@ -183,8 +183,12 @@ actions! {
     // One client: client-side.
     /// The client's users.
     ListClientMembers = "client.members.list", Client;
-    /// Invite a colleague to the client.
+    /// Invite a colleague to the client (they join by accepting a mailed link).
     InviteClientMember = "client.members.invite", Client;
+    /// Remove a member from the client.
+    RemoveClientMember = "client.members.remove", Client;
+    /// Leave a client one belongs to.
+    LeaveClient = "client.leave", Client;
     /// Grant an approved practice access (start an engagement).
     GrantPracticeAccess = "client.engagements.grant", Client;
     /// The practice users one may send files to.
@@ -315,7 +319,8 @@ const fn roles(action: Action) -> (PracticeRoles, ClientRoles) {
         ListFilings | ViewFiling | ViewTask | ViewEmailLog | ReadDiscussion | PostDiscussion => (P::All, C::None),
         CreateFiling | ChangeFilingStatus | CreateTask | SendToClient => (P::AdminAndStaff, C::None),
         ListRecipients | SendToPractice => (P::None, C::All),
-        ListClientMembers | InviteClientMember | GrantPracticeAccess => (P::None, C::Owner),
+        ListClientMembers | InviteClientMember | RemoveClientMember | GrantPracticeAccess => (P::None, C::Owner),
+        LeaveClient => (P::None, C::All),
         ChangeTaskStatus | TickChecklistItem | LogTime | CommentOnTask => (P::All, C::None),
         AssignTask | SetTaskDueDate | SetTaskReviewers | EditChecklist => (P::AdminAndStaff, C::None),
         ViewDocument | DownloadDocument => (P::All, C::All),

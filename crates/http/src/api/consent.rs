@@ -4,7 +4,7 @@
 
 use ferry_app::{
     AcceptedInvitation, App, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
-    SecretToken,
+    MemberInvited, SecretToken,
 };
 use ferry_domain::consent::{ConsentState, Side};
 use ferry_domain::ids::{ConnectionId, EngagementId, PracticeId};
@@ -15,7 +15,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{ClientOut, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339};
+use super::dto::{ClientOut, Done, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339, user_id};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -72,12 +72,40 @@ struct InviteOutsideBody {
 /// A colleague to invite to the client.
 #[derive(Object)]
 struct InviteMemberBody {
-    /// Their name (kept for an existing account).
+    /// Their name (an existing account keeps its own).
     #[oai(validator(max_length = 1000))]
     name: Str,
-    /// Their email address; a link to set a password goes there.
+    /// Their email address; the link to join goes there.
     #[oai(validator(max_length = 320))]
     email: Str,
+}
+
+/// An invitation to join a client, as sent: the same answer whoever the
+/// address belongs to, so it tells nothing about them.
+#[derive(Debug, Clone, Object)]
+struct MemberInvitedOut {
+    /// The client's id.
+    client: String,
+    /// The address invited.
+    email: String,
+    /// The name given.
+    name: String,
+    /// The role they join with: `member`.
+    role: String,
+    /// `invited`: they join when they accept the mailed link.
+    status: String,
+}
+
+impl From<&MemberInvited> for MemberInvitedOut {
+    fn from(m: &MemberInvited) -> Self {
+        Self {
+            client: m.client.to_string(),
+            email: m.email.as_str().to_owned(),
+            name: m.name.as_str().to_owned(),
+            role: "member".to_owned(),
+            status: "invited".to_owned(),
+        }
+    }
 }
 
 /// A practice, as named on an engagement or connection.
@@ -185,7 +213,7 @@ impl From<&ConnectionView> for ConnectionOut {
 /// What accepting an invitation started.
 #[derive(Debug, Clone, Object)]
 struct AcceptedOut {
-    /// `engagement` or `connection`.
+    /// `engagement`, `connection` or `membership`.
     kind: String,
     /// The engagement, now active (for `engagement`).
     #[oai(skip_serializing_if_is_none)]
@@ -193,6 +221,9 @@ struct AcceptedOut {
     /// The connection, now active (for `connection`).
     #[oai(skip_serializing_if_is_none)]
     connection: Option<ConnectionOut>,
+    /// The invitee's membership of the client they joined (for `membership`).
+    #[oai(skip_serializing_if_is_none)]
+    membership: Option<ClientMemberOut>,
 }
 
 /// A user of a client with their role.
@@ -327,11 +358,19 @@ impl ConsentApi {
                 kind: "engagement".to_owned(),
                 engagement: Some(EngagementOut::from(&view)),
                 connection: None,
+                membership: None,
             },
             AcceptedInvitation::Connection(view) => AcceptedOut {
                 kind: "connection".to_owned(),
                 engagement: None,
                 connection: Some(ConnectionOut::from(&view)),
+                membership: None,
+            },
+            AcceptedInvitation::Membership(member) => AcceptedOut {
+                kind: "membership".to_owned(),
+                engagement: None,
+                connection: None,
+                membership: Some(ClientMemberOut::from(&member)),
             },
         }))
     }
@@ -429,17 +468,40 @@ impl ConsentApi {
         Ok(Json(Page::from_found(&found, ClientMemberOut::from)))
     }
 
-    /// Invite a colleague to the client (the owner); a new user is mailed a link to set a password.
+    /// Invite a colleague to the client (the owner). Membership is consent:
+    /// the address is mailed a link to join (a new address chooses a password
+    /// there), and they are a member only once they accept it. The answer is
+    /// the same whoever the address belongs to.
     #[oai(path = "/clients/:client/members", method = "post", operation_id = "invite_client_member")]
     async fn invite_client_member(
         &self,
         caller: Data<&Caller>,
         client: Path<String>,
         body: Json<InviteMemberBody>,
-    ) -> ApiResult<Json<ClientMemberOut>> {
+    ) -> ApiResult<Json<MemberInvitedOut>> {
         let body = body.0;
         let input = InviteClientMember { name: body.name.0, email: body.email.0 };
-        let member = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
-        Ok(Json(ClientMemberOut::from(&member)))
+        let invited = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
+        Ok(Json(MemberInvitedOut::from(&invited)))
+    }
+
+    /// Remove a member from the client (the owner); they lose it at once. The owner cannot be removed.
+    #[oai(path = "/clients/:client/members/:user", method = "delete", operation_id = "remove_client_member")]
+    async fn remove_client_member(
+        &self,
+        caller: Data<&Caller>,
+        client: Path<String>,
+        user: Path<String>,
+    ) -> ApiResult<Json<Done>> {
+        let (c, u) = (client_id(&client.0)?, user_id(&user.0)?);
+        self.app.remove_client_member(&caller.principal()?, c, u).await?;
+        Ok(Json(Done::ok()))
+    }
+
+    /// Leave a client one belongs to (any of its users but the owner); it is gone at once.
+    #[oai(path = "/clients/:client/leave", method = "post", operation_id = "leave_client")]
+    async fn leave_client(&self, caller: Data<&Caller>, client: Path<String>) -> ApiResult<Json<Done>> {
+        self.app.leave_client(&caller.principal()?, client_id(&client.0)?).await?;
+        Ok(Json(Done::ok()))
     }
 }

@@ -107,17 +107,24 @@ pub enum InvitationKind {
     /// An outside party, such as the client's accountant: accepting starts a
     /// file-sharing connection.
     OutsideParty,
+    /// A colleague invited by a client's owner: accepting makes them a
+    /// member of the client (sent under the installation's letterhead).
+    ClientMember {
+        /// The client's name.
+        client_name: OrganisationName,
+    },
 }
 
-/// A practice invites someone to share files with it. The link accepts the
-/// invitation (creating a login if the invitee has none).
+/// A practice invites someone to share files with it, or a client's owner
+/// a colleague to join the client. The link accepts the invitation
+/// (creating a login if the invitee has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
     /// The invitee.
     pub to: EmailAddress,
-    /// The practice user who sent it.
+    /// The practice user (or the client's owner) who sent it.
     pub inviter: PersonName,
-    /// A client or an outside party.
+    /// A client, an outside party or a client's colleague.
     pub kind: InvitationKind,
     /// The invitation's single-use token.
     pub token: LinkToken,
@@ -159,6 +166,16 @@ impl Template for Invitation {
                 doc.para(&[t("Files move only while you are both connected; either of you can end it at any time.")]);
                 None
             }
+            InvitationKind::ClientMember { client_name } => {
+                doc.para(&[
+                    b(self.inviter.as_str()),
+                    t(" invites you to join "),
+                    b(client_name.as_str()),
+                    t(" on Ferry, to exchange files with its accountants securely."),
+                ]);
+                doc.para(&[t("Nothing changes unless you accept; once you have joined, you can leave at any time.")]);
+                None
+            }
         };
         doc.action("Accept the invitation", &link, &palette(letterhead));
         let expiry = when(self.expires_at);
@@ -167,7 +184,14 @@ impl Template for Invitation {
             t(&expiry),
             t(". If you did not expect this invitation, ignore this message."),
         ]);
-        let subject = format!("{} invites you to share files", clip(practice, SUBJECT_PART));
+        let subject = match &self.kind {
+            InvitationKind::ClientMember { client_name } => format!(
+                "{} invites you to join {}",
+                clip(self.inviter.as_str(), SUBJECT_PART),
+                clip(client_name.as_str(), SUBJECT_PART)
+            ),
+            _ => format!("{} invites you to share files", clip(practice, SUBJECT_PART)),
+        };
         finish(letterhead, &self.to, subject, doc, client)
     }
 }

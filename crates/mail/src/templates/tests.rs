@@ -141,6 +141,24 @@ fn every_template_renders_its_recipient_subject_and_link() {
             },
         ),
         (
+            "invitation of a client's colleague",
+            Invitation {
+                to: email("colleague@client.example"),
+                inviter: person("Grace Hopper"),
+                kind: InvitationKind::ClientMember { client_name: org("Widgets <Ltd>") },
+                token: LinkToken::new(TOKEN),
+                expires_at: datetime!(2026-05-12 14:05 UTC),
+            }
+            .render(&lh),
+            Expect {
+                to: "colleague@client.example",
+                subject: "Grace Hopper invites you to join Widgets <Ltd>".into(),
+                link: format!("{base}/invitations/accept?token={TOKEN}"),
+                client: None,
+                mentions: vec!["Grace Hopper".into(), "Widgets <Ltd>".into(), "12 May 2026 at 14:05 UTC".into()],
+            },
+        ),
+        (
             "set password, new employee",
             SetPassword {
                 to: email("new@acme.example"),
