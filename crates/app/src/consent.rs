@@ -394,6 +394,28 @@ async fn join_client(work: &mut Work, client: ClientId) -> Result<ClientMemberRe
     work.tx.client_members(client).await?.into_iter().find(|m| m.user.id == user).ok_or(AppError::not_found("member"))
 }
 
+/// The invitee of an engagement link (the actor of `work`) becomes the owner
+/// of the invitation's client when it has no users yet: a practice's
+/// invitation of someone who already had an account records them only now.
+async fn claim_new_client(work: &mut Work, id: EngagementId) -> Result<(), AppError> {
+    let user = work.user()?;
+    let engagement = work.tx.engagement(id).await?.ok_or(AppError::InvalidToken)?;
+    if matches!(work.actor, Actor::Client { active: true, .. })
+        && work.tx.client_members(engagement.client).await?.is_empty()
+    {
+        work.tx.add_client_member(engagement.client, user, ClientRole::Owner).await?;
+        work.audit(
+            "client.owner.join",
+            Some(engagement.practice),
+            Some(engagement.client),
+            Some(user.as_uuid()),
+            "became the owner accepting the practice's invitation",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Takes `user` out of `client`, and voids any invitation that would bring them back.
 async fn end_membership(work: &mut Work, client: ClientId, user: UserId) -> Result<(), AppError> {
     work.tx.remove_client_member(client, user).await?;
@@ -427,8 +449,10 @@ impl App {
     /// For a new address this records the client, its owner (who has no
     /// password yet) and an engagement requested by the practice, and mails
     /// a single-use link that accepts it. For an existing client user it
-    /// uses the client they own of that name (or records a new one for
-    /// them) and asks again after a decline or revocation.
+    /// asks again about the client of theirs of that name that the practice
+    /// already asked (after a decline or revocation), or records a new
+    /// client with no users: they become its owner only when they accept
+    /// (membership is consent).
     ///
     /// # Errors
     /// [`AppError::Invalid`] naming the field (including an address of a
@@ -473,12 +497,22 @@ impl App {
                 (user, client)
             }
             Some(existing) if existing.kind == UserKind::Client => {
+                // A client of theirs this practice already asked (it knows it): asked again.
+                // Otherwise a new client with no users yet: nothing is recorded against
+                // them until they accept, and they become its owner then.
                 let wanted = client_name.as_str().to_lowercase();
-                let owned = clients_of(&mut *work.tx, existing.id).await?.into_iter().find(|c| {
-                    c.facts.membership == Some(ClientRole::Owner) && c.client.name.as_str().to_lowercase() == wanted
-                });
-                let client = match owned {
-                    Some(found) => found.client,
+                let mut known = None;
+                for c in clients_of(&mut *work.tx, existing.id).await? {
+                    if c.facts.membership == Some(ClientRole::Owner)
+                        && c.client.name.as_str().to_lowercase() == wanted
+                        && work.tx.engagement_between(practice, c.client.id).await?.is_some()
+                    {
+                        known = Some(c.client);
+                        break;
+                    }
+                }
+                let client = match known {
+                    Some(found) => found,
                     None => {
                         let client = ClientRecord {
                             id: ClientId::from_uuid(work.new_id()),
@@ -486,7 +520,6 @@ impl App {
                             created_at: work.now,
                         };
                         work.tx.insert_client(&client).await?;
-                        work.tx.add_client_member(client.id, existing.id, ClientRole::Owner).await?;
                         client
                     }
                 };
@@ -580,6 +613,7 @@ impl App {
         }
         let accepted = match purpose {
             TokenPurpose::AcceptEngagement(id) => {
+                claim_new_client(&mut work, id).await?;
                 AcceptedInvitation::Engagement(change_engagement(&mut work, id, ConsentEvent::Accept).await?)
             }
             TokenPurpose::AcceptConnection(id) => {

@@ -523,3 +523,40 @@ async fn an_existing_user_joins_a_client_only_by_accepting_the_mailed_link() {
     // Another client's owner neither removes nor leaves what is not theirs.
     assert!(matches!(w.app.remove_client_member(&bella, client, cora).await, Err(AppError::NotFound { .. })));
 }
+
+/// Issue 19, item 1: a practice's invitation of someone who already has a
+/// client account records nothing against them either: the client it names
+/// has no users until they accept, and then they are its owner.
+#[tokio::test]
+async fn a_practice_invitation_of_an_existing_client_user_records_nothing_until_accepted() {
+    let w = world().await;
+    let (_, _, view, owner) = engaged(&w).await;
+    let cafe = view.client.id;
+    let (other, other_admin) = approved_practice(&w, "Quill Partners", "quinn@quill.test").await;
+
+    let invite = client_invite("Cora's Catering", "cora@cafe.test", Some("Cora Owner"));
+    let invited = w.app.invite_client(&other_admin, other, &invite).await.unwrap();
+    assert_eq!(invited.client.name.as_str(), "Cora's Catering");
+    assert_eq!(invited.engagement.state, ConsentState::Requested { by: Side::Practice });
+    // Nothing is hers yet: she does not belong to the new client.
+    assert_eq!(my_client_ids(&w.app, &owner).await, vec![cafe]);
+    assert!(matches!(
+        w.app.list_client_members(&owner, invited.client.id, &PageRequest::first(10)).await,
+        Err(AppError::NotFound { .. })
+    ));
+
+    // She accepts from the link: she owns the new client, and the engagement is active.
+    let token = mailed_token(&w.store, "cora@cafe.test").await;
+    let accepted = engagement(w.app.accept_invitation(&token, None).await.unwrap());
+    assert_eq!((accepted.client.id, accepted.engagement.state), (invited.client.id, ConsentState::Active));
+    let mut mine = my_client_ids(&w.app, &owner).await;
+    mine.sort();
+    let mut expected = vec![cafe, invited.client.id];
+    expected.sort();
+    assert_eq!(mine, expected);
+    let members = w.app.list_client_members(&owner, invited.client.id, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(
+        members.items.iter().map(|m| (m.user.email.as_str(), m.role)).collect::<Vec<_>>(),
+        vec![("cora@cafe.test", ClientRole::Owner)]
+    );
+}

@@ -256,8 +256,10 @@ impl ConsentApi {
     /// Invite a client by email: a file sharing request (admins of an approved practice).
     ///
     /// A new address gets a client record and an invitation link that
-    /// accepts it (choosing a password); an existing client user's client of
-    /// that name is asked again after a decline or revocation.
+    /// accepts it (choosing a password). For an existing client user, their
+    /// client of that name that this practice already asked is asked again
+    /// (after a decline or revocation); otherwise the client is recorded with
+    /// no users, and they become its owner only when they accept.
     #[oai(path = "/practices/:practice/engagements", method = "post", operation_id = "invite_client")]
     async fn invite_client(
         &self,
