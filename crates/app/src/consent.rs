@@ -14,7 +14,9 @@ use ferry_domain::consent::{ConsentError, ConsentEvent, ConsentState, Side, file
 use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, PracticeId, UserId};
 use ferry_domain::people::{Actor, ClientRole, Role};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
-use ferry_mail::templates::{AccessGranted, AccessRevoked, Audience, Invitation, InvitationKind, LinkToken};
+use ferry_mail::templates::{
+    AccessGranted, AccessRevoked, AddressInUse, Audience, Invitation, InvitationKind, InvitedAs, LinkToken,
+};
 use ferry_ports::Tx;
 use ferry_ports::records::{
     ClientMemberRecord, ClientRecord, ClientWithFacts, ConnectionRecord, Cursor, EngagementRecord, NewToken, NewUser,
@@ -35,8 +37,8 @@ pub struct InviteClient {
     pub client_name: String,
     /// The contact person's email address; the invitation goes there.
     pub email: String,
-    /// The contact person's name. Required when the address has no Ferry
-    /// account yet; ignored for an existing client user (they keep theirs).
+    /// The contact person's name, required whoever has the address (an
+    /// existing client user keeps their own).
     pub name: Option<String>,
 }
 
@@ -64,6 +66,18 @@ pub struct InviteClientMember {
 pub struct MemberInvited {
     /// The client they are invited to.
     pub client: ClientId,
+    /// The address invited.
+    pub email: EmailAddress,
+    /// The name given.
+    pub name: PersonName,
+}
+
+/// What inviting an outside party answers: the same whoever has the
+/// address, so the answer tells nothing about it (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsidePartyInvited {
+    /// The practice.
+    pub practice: PracticeId,
     /// The address invited.
     pub email: EmailAddress,
     /// The name given.
@@ -377,6 +391,24 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
     Ok(ConnectionView { connection: updated, practice, outside_party })
 }
 
+/// An invitation by `practice` to an address whose account cannot be used
+/// that way: its owner is told by mail (the inviter is answered as for any
+/// address), the attempt is audited, and nothing else is recorded.
+pub(crate) async fn address_in_use(
+    mut work: Work,
+    practice: &PracticeRecord,
+    email: EmailAddress,
+    invited_as: InvitedAs,
+    action: &str,
+) -> Result<(), AppError> {
+    let inviter = acting_user(&mut work).await?;
+    let mail = AddressInUse { to: email, inviter: inviter.name, invited_as };
+    work.mail(&mail, &work.app().letterhead(practice)).await?;
+    work.audit(action, Some(practice.id), None, None, "the address has an account that cannot be used for this")
+        .await?;
+    work.commit().await
+}
+
 /// The invitee of a join link becomes a member of `client` (the link's
 /// user is the actor of `work`), and older links to it stop working.
 async fn join_client(work: &mut Work, client: ClientId) -> Result<ClientMemberRecord, AppError> {
@@ -468,7 +500,11 @@ impl App {
     ) -> Result<EngagementView, AppError> {
         let client_name = parse("client_name", &input.client_name, OrganisationName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
-        let name = input.name.as_deref().map(|n| parse("name", n, PersonName::parse)).transpose()?;
+        // Required whoever has the address, so that its absence tells nothing.
+        let name = match input.name.as_deref() {
+            Some(name) if !name.trim().is_empty() => parse("name", name, PersonName::parse)?,
+            _ => return Err(AppError::invalid("name", "name is required: the name of the client's contact person")),
+        };
         let mut work = self.write(who).await?;
         let record = work.practice(Action::InviteClient, practice).await?;
         // Rule 1, before anything is recorded.
@@ -477,9 +513,6 @@ impl App {
         let inviter = acting_user(&mut work).await?;
         let (user, client) = match work.tx.user_by_email(&email).await? {
             None => {
-                let Some(name) = name else {
-                    return Err(AppError::invalid("name", "name is required: the name of the client's contact person"));
-                };
                 let user = UserId::from_uuid(work.new_id());
                 work.tx
                     .insert_user(&NewUser {
@@ -494,7 +527,7 @@ impl App {
                     ClientRecord { id: ClientId::from_uuid(work.new_id()), name: client_name, created_at: work.now };
                 work.tx.insert_client(&client).await?;
                 work.tx.add_client_member(client.id, user, ClientRole::Owner).await?;
-                (user, client)
+                (Some(user), client)
             }
             Some(existing) if existing.kind == UserKind::Client => {
                 // A client of theirs this practice already asked (it knows it): asked again.
@@ -523,27 +556,38 @@ impl App {
                         client
                     }
                 };
-                (existing.id, client)
+                (Some(existing.id), client)
             }
+            // A practice user's or an outside party's address cannot be a
+            // client's: the answer is the same (a client with no users, asked),
+            // and the owner of the address is told by mail.
             Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice user or an outside party, not a client; use the client's own address",
-                ));
+                let client =
+                    ClientRecord { id: ClientId::from_uuid(work.new_id()), name: client_name, created_at: work.now };
+                work.tx.insert_client(&client).await?;
+                (None, client)
             }
         };
         let engagement = request_engagement(&mut work, &record, client.id, Side::Practice).await?;
-        let (token, expires_at) =
-            mint_invitation(&mut work, user, TokenPurpose::AcceptEngagement(engagement.id)).await?;
-        let mail = Invitation {
-            to: email,
-            inviter: inviter.name,
-            kind: InvitationKind::Client { client: Some(client.id), client_name: client.name.clone() },
-            token: LinkToken::new(token.expose()),
-            expires_at,
-        };
         let letterhead = self.letterhead(&record);
-        work.mail(&mail, &letterhead).await?;
+        match user {
+            Some(user) => {
+                let (token, expires_at) =
+                    mint_invitation(&mut work, user, TokenPurpose::AcceptEngagement(engagement.id)).await?;
+                let mail = Invitation {
+                    to: email,
+                    inviter: inviter.name,
+                    kind: InvitationKind::Client { client: Some(client.id), client_name: client.name.clone() },
+                    token: LinkToken::new(token.expose()),
+                    expires_at,
+                };
+                work.mail(&mail, &letterhead).await?;
+            }
+            None => {
+                let invited_as = InvitedAs::Client { client_name: client.name.clone() };
+                work.mail(&AddressInUse { to: email, inviter: inviter.name, invited_as }, &letterhead).await?;
+            }
+        }
         work.audit(
             "engagement.request",
             Some(practice),
@@ -760,21 +804,24 @@ impl App {
 
     /// A practice admin invites an outside party (such as a client's
     /// accountant) by email: a connection requested by the practice, and a
-    /// single-use link that accepts it.
+    /// single-use link that accepts it. The address of a practice or client
+    /// user cannot be an outside party: nothing is recorded and its owner is
+    /// told by mail. The answer is the same whoever has the address.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] naming the field (including an address of a
-    /// practice or client user); [`AppError::NotFound`] outside the practice
-    /// or while it is not approved; [`AppError::Conflict`] when the
-    /// connection is already active or waiting.
+    /// [`AppError::Invalid`] naming the field; [`AppError::NotFound`]
+    /// outside the practice or while it is not approved;
+    /// [`AppError::Conflict`] when the connection is already active or
+    /// waiting (the practice sees its connections).
     pub async fn invite_outside_party(
         &self,
         who: &Principal,
         practice: PracticeId,
         input: &InviteOutsideParty,
-    ) -> Result<ConnectionView, AppError> {
+    ) -> Result<OutsidePartyInvited, AppError> {
         let name = parse("name", &input.name, PersonName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
+        let invited = OutsidePartyInvited { practice, email: email.clone(), name: name.clone() };
         let mut work = self.write(who).await?;
         let record = work.practice(Action::InviteOutsideParty, practice).await?;
         ConsentState::apply_for_practice(None, ConsentEvent::Request, Side::Practice, record.status)
@@ -796,10 +843,8 @@ impl App {
             }
             Some(existing) if existing.kind == UserKind::Outside => existing,
             Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice or client user; invite clients as clients, or use another address",
-                ));
+                address_in_use(work, &record, email, InvitedAs::OutsideParty, "connection.request").await?;
+                return Ok(invited);
             }
         };
         // The party's connection with this practice, if one was ever made.
@@ -836,7 +881,6 @@ impl App {
                 id
             }
         };
-        let connection = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         let (token, expires_at) = mint_invitation(&mut work, party.id, TokenPurpose::AcceptConnection(id)).await?;
         let mail = Invitation {
             to: email,
@@ -850,7 +894,7 @@ impl App {
         work.audit("connection.request", Some(practice), None, Some(id.as_uuid()), "invited an outside party by email")
             .await?;
         work.commit().await?;
-        Ok(ConnectionView { connection, practice: record, outside_party: party })
+        Ok(invited)
     }
 
     /// A practice's connections with outside parties (admins).

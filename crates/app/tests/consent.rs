@@ -3,7 +3,7 @@
 
 use ferry_app::{
     AcceptedInvitation, App, AppError, ConnectionView, EngagementView, InviteClient, InviteClientMember,
-    InviteOutsideParty, PracticeApplication, Principal, SecretToken,
+    InviteOutsideParty, InvitePerson, PracticeApplication, Principal, SecretToken,
 };
 use ferry_domain::consent::{ConsentState, Side};
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
@@ -132,17 +132,17 @@ async fn a_practice_invites_a_client_who_accepts_with_a_password() {
 async fn invitations_check_their_input() {
     let w = world().await;
     let (practice, admin) = approved_practice(&w, "Acme Books", "ada@acme.test").await;
-    // A new address needs the contact's name.
+    // The contact's name is needed (whoever has the address).
     let err =
         w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", None)).await.unwrap_err();
     assert_eq!(err.field(), Some("name"));
     let err =
         w.app.invite_client(&admin, practice, &client_invite(" ", "cora@cafe.test", Some("Cora"))).await.unwrap_err();
     assert_eq!(err.field(), Some("client_name"));
-    // A practice user's address is not a client's.
-    let err =
-        w.app.invite_client(&admin, practice, &client_invite("Acme", "ada@acme.test", Some("Ada"))).await.unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+    // A practice user's address is not a client's: answered as any other,
+    // and its owner is told by mail (issue 19, item 7).
+    w.app.invite_client(&admin, practice, &client_invite("Acme", "ada@acme.test", Some("Ada"))).await.unwrap();
+    assert!(mails_to(&w.store, "ada@acme.test").await.last().unwrap().subject.contains("tried to invite"));
     assert!(mails_to(&w.store, "cora@cafe.test").await.is_empty());
 }
 
@@ -242,8 +242,11 @@ async fn either_side_revokes_and_the_practice_loses_access_at_once() {
     assert!(matches!(w.app.revoke_engagement(&admin, view.engagement.id).await, Err(AppError::Conflict { .. })));
 
     // The practice asks again (the owner already has a password) and the same client is reused.
-    let again =
-        w.app.invite_client(&admin, practice, &client_invite("corner café", "cora@cafe.test", None)).await.unwrap();
+    let again = w
+        .app
+        .invite_client(&admin, practice, &client_invite("corner café", "cora@cafe.test", Some("Cora")))
+        .await
+        .unwrap();
     assert_eq!(again.engagement.id, view.engagement.id);
     assert_eq!(again.client.id, client);
     assert_eq!(again.engagement.state, ConsentState::Requested { by: Side::Practice });
@@ -291,7 +294,7 @@ async fn a_declined_request_can_be_made_again() {
     assert_eq!(again.engagement.state, ConsentState::Requested { by: Side::Practice });
     // A second request while one waits is a conflict.
     assert!(matches!(
-        w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", None)).await,
+        w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", Some("Cora"))).await,
         Err(AppError::Conflict { .. })
     ));
     let token = mailed_token(&w.store, "cora@cafe.test").await;
@@ -332,14 +335,18 @@ async fn an_outside_party_accepts_and_revokes_a_connection() {
     let w = world().await;
     let (practice, admin) = approved_practice(&w, "Acme Books", "ada@acme.test").await;
     let invite = InviteOutsideParty { name: "Otto Outside".into(), email: "otto@out.test".into() };
-    let invited = w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
-    assert_eq!(invited.connection.state, ConsentState::Requested { by: Side::Practice });
-    assert_eq!(invited.outside_party.email.as_str(), "otto@out.test");
+    let answer = w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
+    assert_eq!(
+        (answer.practice, answer.email.as_str(), answer.name.as_str()),
+        (practice, "otto@out.test", "Otto Outside")
+    );
     // Asking twice while waiting is a conflict.
     assert!(matches!(w.app.invite_outside_party(&admin, practice, &invite).await, Err(AppError::Conflict { .. })));
     let listed = w.app.list_connections(&admin, practice, &PageRequest::first(10)).await.unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].outside_party.name.as_str(), "Otto Outside");
+    let invited = listed.items[0].clone();
+    assert_eq!(invited.connection.state, ConsentState::Requested { by: Side::Practice });
 
     let token = mailed_token(&w.store, "otto@out.test").await;
     assert_eq!(w.app.accept_invitation(&token, Some("tiny".into())).await.unwrap_err().field(), Some("password"));
@@ -367,18 +374,19 @@ async fn an_outside_party_accepts_and_revokes_a_connection() {
     w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
     let again = w.app.accept_connection(&otto, invited.connection.id).await.unwrap();
     assert_eq!(again.connection.state, ConsentState::Active);
-    // A client's address cannot be an outside party.
+    // A client's address cannot be an outside party: answered as any other,
+    // nothing is recorded, and its owner is told by mail (issue 19, item 7).
     w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", Some("Cora"))).await.unwrap();
-    let err = w
-        .app
+    w.app
         .invite_outside_party(
             &admin,
             practice,
             &InviteOutsideParty { name: "Cora".into(), email: "cora@cafe.test".into() },
         )
         .await
-        .unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+        .unwrap();
+    assert!(mails_to(&w.store, "cora@cafe.test").await.last().unwrap().subject.contains("tried to invite"));
+    assert_eq!(w.app.list_connections(&admin, practice, &PageRequest::first(10)).await.unwrap().items.len(), 1);
 }
 
 #[tokio::test]
@@ -559,4 +567,52 @@ async fn a_practice_invitation_of_an_existing_client_user_records_nothing_until_
         members.items.iter().map(|m| (m.user.email.as_str(), m.role)).collect::<Vec<_>>(),
         vec![("cora@cafe.test", ClientRole::Owner)]
     );
+}
+
+/// Issue 19, item 7: a practice admin inviting a person, a client or an
+/// outside party gets one answer whichever way: it does not tell whether the
+/// address has an account, nor of which kind. Where it matters, the invitee
+/// hears of it by mail.
+#[tokio::test]
+async fn invitations_answer_alike_whoever_has_the_address() {
+    let w = world().await;
+    let (practice, admin, _, _) = engaged(&w).await;
+    let (_, _) = approved_practice(&w, "Quill Partners", "quinn@quill.test").await;
+    w.app
+        .invite_outside_party(
+            &admin,
+            practice,
+            &InviteOutsideParty { name: "Otto".into(), email: "otto@out.test".into() },
+        )
+        .await
+        .unwrap();
+    let taken = ["cora@cafe.test", "quinn@quill.test", "otto@out.test"];
+
+    // A person: an address with an account of any kind is answered as a new one,
+    // and its owner is told by mail; nothing is recorded.
+    for email in taken {
+        let before = mails_to(&w.store, email).await.len();
+        let invite = InvitePerson { name: "Sam Person".into(), email: email.into(), role: "staff".into() };
+        assert!(w.app.invite_person(&admin, practice, &invite).await.is_ok(), "{email}");
+        let told = mails_to(&w.store, email).await;
+        assert_eq!(told.len(), before + 1, "{email}");
+        assert!(told.last().unwrap().subject.contains("tried to invite"), "{}", told.last().unwrap().subject);
+    }
+
+    // A client: the contact's name is required whoever has the address.
+    for email in ["new@client.test", "cora@cafe.test", "quinn@quill.test"] {
+        let without = client_invite("Some Client", email, None);
+        let err = w.app.invite_client(&admin, practice, &without).await.unwrap_err();
+        assert_eq!(err.field(), Some("name"), "{email}");
+    }
+    // A practice user's or an outside party's address is answered as any other.
+    for email in ["quinn@quill.test", "otto@out.test"] {
+        let invite = client_invite("Another Client", email, Some("Some Contact"));
+        assert!(w.app.invite_client(&admin, practice, &invite).await.is_ok(), "{email}");
+    }
+    // An outside party: a practice or client user's address is answered as any other.
+    for email in ["quinn@quill.test", "cora@cafe.test"] {
+        let invite = InviteOutsideParty { name: "Some Party".into(), email: email.into() };
+        assert!(w.app.invite_outside_party(&admin, practice, &invite).await.is_ok(), "{email}");
+    }
 }

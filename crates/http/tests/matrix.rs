@@ -136,12 +136,16 @@ const TABLE: &[Row] = &[
     r("list_bookkeepers",          Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
     r("invite_person",             In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_person",             Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    // One answer whichever way (issue 19): an address with an account of any kind answers as a new one.
+    rb("invite_person",            In,    "practice=P", "person_with_client_account",          "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_client",             In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_client",             Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    rb("invite_client",            In,    "practice=P", "client_at_practice_address",          "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("list_connections",          In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("list_connections",          Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
     r("invite_outside_party",      In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_outside_party",      Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    rb("invite_outside_party",     In,    "practice=P", "party_at_client_address",             "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     // People of a practice (admins); another practice's person is not found in this one.
     r("change_person",             In,    "practice=P user=staff_unassigned",                  "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("change_person",             Out,   "practice=Q user=q_staff",                           "404 404 404 403 403 403 404 404 ok  404 401 401 404"),

@@ -4,7 +4,7 @@
 
 use ferry_app::{
     AcceptedInvitation, App, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
-    MemberInvited, SecretToken,
+    SecretToken,
 };
 use ferry_domain::consent::{ConsentState, Side};
 use ferry_domain::ids::{ConnectionId, EngagementId, PracticeId};
@@ -15,7 +15,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{ClientOut, Done, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339, user_id};
+use super::dto::{
+    ClientOut, Done, InvitedOut, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339, user_id,
+};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -32,8 +34,8 @@ struct InviteClientBody {
     /// The contact person's email address; the invitation goes there.
     #[oai(validator(max_length = 320))]
     email: Str,
-    /// The contact person's name: required when the address has no Ferry
-    /// account yet, ignored for an existing client user.
+    /// The contact person's name: required, whoever has the address (an
+    /// existing client user keeps their own).
     #[oai(validator(max_length = 1000))]
     name: Option<Str>,
 }
@@ -78,34 +80,6 @@ struct InviteMemberBody {
     /// Their email address; the link to join goes there.
     #[oai(validator(max_length = 320))]
     email: Str,
-}
-
-/// An invitation to join a client, as sent: the same answer whoever the
-/// address belongs to, so it tells nothing about them.
-#[derive(Debug, Clone, Object)]
-struct MemberInvitedOut {
-    /// The client's id.
-    client: String,
-    /// The address invited.
-    email: String,
-    /// The name given.
-    name: String,
-    /// The role they join with: `member`.
-    role: String,
-    /// `invited`: they join when they accept the mailed link.
-    status: String,
-}
-
-impl From<&MemberInvited> for MemberInvitedOut {
-    fn from(m: &MemberInvited) -> Self {
-        Self {
-            client: m.client.to_string(),
-            email: m.email.as_str().to_owned(),
-            name: m.name.as_str().to_owned(),
-            role: "member".to_owned(),
-            status: "invited".to_owned(),
-        }
-    }
 }
 
 /// A practice, as named on an engagement or connection.
@@ -289,17 +263,25 @@ impl ConsentApi {
     }
 
     /// Invite an outside party (such as a client's accountant) by email (admins of an approved practice).
+    ///
+    /// The connection is requested and the invitee mailed a link that
+    /// accepts it; an address of a practice or client user is told by mail
+    /// that it cannot be one, and nothing is recorded. The answer is the
+    /// same either way; the connection shows in the practice's list.
     #[oai(path = "/practices/:practice/connections", method = "post", operation_id = "invite_outside_party")]
     async fn invite_outside_party(
         &self,
         caller: Data<&Caller>,
         practice: Path<String>,
         body: Json<InviteOutsideBody>,
-    ) -> ApiResult<Json<ConnectionOut>> {
+    ) -> ApiResult<Json<InvitedOut>> {
         let body = body.0;
         let input = InviteOutsideParty { name: body.name.0, email: body.email.0 };
-        let view = self.app.invite_outside_party(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
-        Ok(Json(ConnectionOut::from(&view)))
+        let invited = self.app.invite_outside_party(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
+        Ok(Json(InvitedOut {
+            practice: Some(invited.practice.to_string()),
+            ..InvitedOut::new(&invited.email, &invited.name)
+        }))
     }
 
     /// The engaged clients in the caller's scope (admins: all; staff: assigned
@@ -480,11 +462,15 @@ impl ConsentApi {
         caller: Data<&Caller>,
         client: Path<String>,
         body: Json<InviteMemberBody>,
-    ) -> ApiResult<Json<MemberInvitedOut>> {
+    ) -> ApiResult<Json<InvitedOut>> {
         let body = body.0;
         let input = InviteClientMember { name: body.name.0, email: body.email.0 };
         let invited = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
-        Ok(Json(MemberInvitedOut::from(&invited)))
+        Ok(Json(InvitedOut {
+            client: Some(invited.client.to_string()),
+            role: Some("member".to_owned()),
+            ..InvitedOut::new(&invited.email, &invited.name)
+        }))
     }
 
     /// Remove a member from the client (the owner); they lose it at once. The owner cannot be removed.

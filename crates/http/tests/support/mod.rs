@@ -809,6 +809,14 @@ pub(crate) fn variant_body(variant: &str, _world: &World) -> Value {
         "existing_client_user" => json!({ "name": "A Colleague", "email": "other.client@example.com" }),
         // The address of P's admin, a practice user.
         "practice_user" => json!({ "name": "A Colleague", "email": "admin@example.com" }),
+        // invite_person, invite_client, invite_outside_party at addresses that have accounts.
+        "person_with_client_account" => {
+            json!({ "name": "New Person", "email": "other.client@example.com", "role": "bookkeeper" })
+        }
+        "client_at_practice_address" => {
+            json!({ "client_name": "New Client", "email": "q.admin@example.com", "name": "Cleo Client" })
+        }
+        "party_at_client_address" => json!({ "name": "Outside Accountant", "email": "c3.owner@example.com" }),
         other => panic!("no body variant {other}"),
     }
 }

@@ -196,6 +196,55 @@ impl Template for Invitation {
     }
 }
 
+/// What an invitation that could not be sent would have made the invitee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitedAs {
+    /// A person of the practice (admin, staff or bookkeeper).
+    Employee,
+    /// The contact person of a client.
+    Client {
+        /// The client's name, as the practice entered it.
+        client_name: OrganisationName,
+    },
+    /// An outside party sharing files with the practice.
+    OutsideParty,
+}
+
+/// A practice invited an address that already belongs to a Ferry account
+/// which cannot be used that way. The inviter is answered as for any
+/// address; the owner of the address learns it here, and no link is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressInUse {
+    /// The address invited.
+    pub to: EmailAddress,
+    /// The practice user who tried.
+    pub inviter: PersonName,
+    /// What the invitation was for.
+    pub invited_as: InvitedAs,
+}
+
+impl Template for AddressInUse {
+    fn render(&self, letterhead: &Letterhead) -> OutgoingMail {
+        let practice = letterhead.name().as_str();
+        let mut doc = Doc::default();
+        doc.para(&[t("Hello,")]);
+        let mut what = vec![b(self.inviter.as_str()), t(" of "), b(practice), t(" tried to invite this address ")];
+        match &self.invited_as {
+            InvitedAs::Employee => what.push(t("to its team on Ferry")),
+            InvitedAs::Client { client_name } => {
+                what.extend([t("as the contact of "), b(client_name.as_str()), t(" on Ferry")]);
+            }
+            InvitedAs::OutsideParty => what.push(t("to share files with it on Ferry")),
+        }
+        what.push(t(", but the address already belongs to a Ferry account that cannot be used for that."));
+        doc.para(&what);
+        doc.para(&[t("If the invitation was meant for you, ask them to invite another address of yours.")]);
+        doc.note(&[t("Nothing was changed in your account. If you did not expect this message, ignore it.")]);
+        let subject = format!("{} tried to invite you", clip(practice, SUBJECT_PART));
+        finish(letterhead, &self.to, subject, doc, None)
+    }
+}
+
 /// Why a set-password link is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PasswordReason {

@@ -463,3 +463,23 @@ fn quota_percentages_round_down_and_survive_a_zero_limit() {
     assert_eq!(warning(5, 0).percent(), 100);
     assert_eq!(warning(u64::MAX, 1).percent(), u64::MAX);
 }
+
+#[test]
+fn an_address_in_use_is_told_without_a_link() {
+    let lh = letterhead(None);
+    for invited_as in
+        [InvitedAs::Employee, InvitedAs::Client { client_name: org("Widgets <Ltd>") }, InvitedAs::OutsideParty]
+    {
+        let mail =
+            AddressInUse { to: email("taken@example.com"), inviter: person(HOSTILE), invited_as: invited_as.clone() }
+                .render(&lh);
+        assert_eq!(mail.to.as_str(), "taken@example.com");
+        assert_eq!(mail.subject, format!("{PRACTICE} tried to invite you"));
+        assert!(mail.text.contains(HOSTILE), "{}", mail.text);
+        assert!(!mail.text.contains("token="), "no link: {}", mail.text);
+        assert!(!mail.html.contains(HOSTILE), "escaped in HTML");
+        if let InvitedAs::Client { .. } = invited_as {
+            assert!(mail.text.contains("Widgets <Ltd>"), "{}", mail.text);
+        }
+    }
+}
