@@ -509,7 +509,9 @@ async fn seed(data: &Path) -> Result<ClientId> {
     let token = mailed_token(&store, CLIENT_EMAIL).await?;
     match app.accept_invitation(&token, Some(PASSWORD.into())).await.map_err(step("accepting the invitation"))? {
         AcceptedInvitation::Engagement(_) => {}
-        AcceptedInvitation::Connection(_) => return Err("seeding: the invitation was not a client's".into()),
+        AcceptedInvitation::Connection(_) | AcceptedInvitation::Membership(_) => {
+            return Err("seeding: the invitation was not a client's".into());
+        }
     }
     store.close().await;
     Ok(engagement.client.id)

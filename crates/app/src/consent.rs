@@ -15,7 +15,7 @@ use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, PracticeId, UserId
 use ferry_domain::people::{Actor, ClientRole, Role};
 use ferry_domain::values::{EmailAddress, OrganisationName, PersonName};
 use ferry_mail::templates::{
-    AccessGranted, AccessRevoked, Audience, Invitation, InvitationKind, LinkToken, PasswordReason,
+    AccessGranted, AccessRevoked, AddressInUse, Audience, Invitation, InvitationKind, InvitedAs, LinkToken,
 };
 use ferry_ports::Tx;
 use ferry_ports::records::{
@@ -24,7 +24,7 @@ use ferry_ports::records::{
 };
 use uuid::Uuid;
 
-use crate::accounts::{after, send_password_link};
+use crate::accounts::after;
 use crate::context::Work;
 use crate::error::parse;
 use crate::secret::SecretToken;
@@ -37,8 +37,8 @@ pub struct InviteClient {
     pub client_name: String,
     /// The contact person's email address; the invitation goes there.
     pub email: String,
-    /// The contact person's name. Required when the address has no Ferry
-    /// account yet; ignored for an existing client user (they keep theirs).
+    /// The contact person's name, required whoever has the address (an
+    /// existing client user keeps their own).
     pub name: Option<String>,
 }
 
@@ -58,6 +58,30 @@ pub struct InviteClientMember {
     pub name: String,
     /// Their email address.
     pub email: String,
+}
+
+/// What inviting a colleague answers: the same whoever the address belongs
+/// to, so the answer tells nothing about the person (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInvited {
+    /// The client they are invited to.
+    pub client: ClientId,
+    /// The address invited.
+    pub email: EmailAddress,
+    /// The name given.
+    pub name: PersonName,
+}
+
+/// What inviting an outside party answers: the same whoever has the
+/// address, so the answer tells nothing about it (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsidePartyInvited {
+    /// The practice.
+    pub practice: PracticeId,
+    /// The address invited.
+    pub email: EmailAddress,
+    /// The name given.
+    pub name: PersonName,
 }
 
 /// An engagement with both of its sides.
@@ -89,6 +113,8 @@ pub enum AcceptedInvitation {
     Engagement(EngagementView),
     /// A connection between a practice and the invitee, now active.
     Connection(ConnectionView),
+    /// The invitee's membership of a client, made now.
+    Membership(ClientMemberRecord),
 }
 
 /// A consent change that does not fit the current state, as a conflict.
@@ -365,6 +391,70 @@ async fn change_connection(work: &mut Work, id: ConnectionId, event: ConsentEven
     Ok(ConnectionView { connection: updated, practice, outside_party })
 }
 
+/// An invitation by `practice` to an address whose account cannot be used
+/// that way: its owner is told by mail (the inviter is answered as for any
+/// address), the attempt is audited, and nothing else is recorded.
+pub(crate) async fn address_in_use(
+    mut work: Work,
+    practice: &PracticeRecord,
+    email: EmailAddress,
+    invited_as: InvitedAs,
+    action: &str,
+) -> Result<(), AppError> {
+    let inviter = acting_user(&mut work).await?;
+    let mail = AddressInUse { to: email, inviter: inviter.name, invited_as };
+    work.mail(&mail, &work.app().letterhead(practice)).await?;
+    work.audit(action, Some(practice.id), None, None, "the address has an account that cannot be used for this")
+        .await?;
+    work.commit().await
+}
+
+/// The invitee of a join link becomes a member of `client` (the link's
+/// user is the actor of `work`), and older links to it stop working.
+async fn join_client(work: &mut Work, client: ClientId) -> Result<ClientMemberRecord, AppError> {
+    let user = work.user()?;
+    if !matches!(work.actor, Actor::Client { active: true, .. }) {
+        return Err(AppError::InvalidToken);
+    }
+    if work.tx.client_members(client).await?.iter().any(|m| m.user.id == user) {
+        return Err(AppError::conflict("you already belong to this client"));
+    }
+    work.tx.add_client_member(client, user, ClientRole::Member).await?;
+    work.tx.revoke_join_tokens(user, client, work.now).await?;
+    work.audit("client.members.join", None, Some(client), Some(user.as_uuid()), "accepted an invitation to join")
+        .await?;
+    work.tx.client_members(client).await?.into_iter().find(|m| m.user.id == user).ok_or(AppError::not_found("member"))
+}
+
+/// The invitee of an engagement link (the actor of `work`) becomes the owner
+/// of the invitation's client when it has no users yet: a practice's
+/// invitation of someone who already had an account records them only now.
+async fn claim_new_client(work: &mut Work, id: EngagementId) -> Result<(), AppError> {
+    let user = work.user()?;
+    let engagement = work.tx.engagement(id).await?.ok_or(AppError::InvalidToken)?;
+    if matches!(work.actor, Actor::Client { active: true, .. })
+        && work.tx.client_members(engagement.client).await?.is_empty()
+    {
+        work.tx.add_client_member(engagement.client, user, ClientRole::Owner).await?;
+        work.audit(
+            "client.owner.join",
+            Some(engagement.practice),
+            Some(engagement.client),
+            Some(user.as_uuid()),
+            "became the owner accepting the practice's invitation",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes `user` out of `client`, and voids any invitation that would bring them back.
+async fn end_membership(work: &mut Work, client: ClientId, user: UserId) -> Result<(), AppError> {
+    work.tx.remove_client_member(client, user).await?;
+    work.tx.revoke_join_tokens(user, client, work.now).await?;
+    Ok(())
+}
+
 /// The items of `all` (sorted by `key`) after the page's cursor, at most its limit.
 fn page_in_memory<T>(mut all: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> Uuid) -> Result<Page<T>, AppError> {
     all.sort_by_key(|item| key(item));
@@ -391,8 +481,10 @@ impl App {
     /// For a new address this records the client, its owner (who has no
     /// password yet) and an engagement requested by the practice, and mails
     /// a single-use link that accepts it. For an existing client user it
-    /// uses the client they own of that name (or records a new one for
-    /// them) and asks again after a decline or revocation.
+    /// asks again about the client of theirs of that name that the practice
+    /// already asked (after a decline or revocation), or records a new
+    /// client with no users: they become its owner only when they accept
+    /// (membership is consent).
     ///
     /// # Errors
     /// [`AppError::Invalid`] naming the field (including an address of a
@@ -408,7 +500,11 @@ impl App {
     ) -> Result<EngagementView, AppError> {
         let client_name = parse("client_name", &input.client_name, OrganisationName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
-        let name = input.name.as_deref().map(|n| parse("name", n, PersonName::parse)).transpose()?;
+        // Required whoever has the address, so that its absence tells nothing.
+        let name = match input.name.as_deref() {
+            Some(name) if !name.trim().is_empty() => parse("name", name, PersonName::parse)?,
+            _ => return Err(AppError::invalid("name", "name is required: the name of the client's contact person")),
+        };
         let mut work = self.write(who).await?;
         let record = work.practice(Action::InviteClient, practice).await?;
         // Rule 1, before anything is recorded.
@@ -417,9 +513,6 @@ impl App {
         let inviter = acting_user(&mut work).await?;
         let (user, client) = match work.tx.user_by_email(&email).await? {
             None => {
-                let Some(name) = name else {
-                    return Err(AppError::invalid("name", "name is required: the name of the client's contact person"));
-                };
                 let user = UserId::from_uuid(work.new_id());
                 work.tx
                     .insert_user(&NewUser {
@@ -434,15 +527,25 @@ impl App {
                     ClientRecord { id: ClientId::from_uuid(work.new_id()), name: client_name, created_at: work.now };
                 work.tx.insert_client(&client).await?;
                 work.tx.add_client_member(client.id, user, ClientRole::Owner).await?;
-                (user, client)
+                (Some(user), client)
             }
             Some(existing) if existing.kind == UserKind::Client => {
+                // A client of theirs this practice already asked (it knows it): asked again.
+                // Otherwise a new client with no users yet: nothing is recorded against
+                // them until they accept, and they become its owner then.
                 let wanted = client_name.as_str().to_lowercase();
-                let owned = clients_of(&mut *work.tx, existing.id).await?.into_iter().find(|c| {
-                    c.facts.membership == Some(ClientRole::Owner) && c.client.name.as_str().to_lowercase() == wanted
-                });
-                let client = match owned {
-                    Some(found) => found.client,
+                let mut known = None;
+                for c in clients_of(&mut *work.tx, existing.id).await? {
+                    if c.facts.membership == Some(ClientRole::Owner)
+                        && c.client.name.as_str().to_lowercase() == wanted
+                        && work.tx.engagement_between(practice, c.client.id).await?.is_some()
+                    {
+                        known = Some(c.client);
+                        break;
+                    }
+                }
+                let client = match known {
+                    Some(found) => found,
                     None => {
                         let client = ClientRecord {
                             id: ClientId::from_uuid(work.new_id()),
@@ -450,31 +553,41 @@ impl App {
                             created_at: work.now,
                         };
                         work.tx.insert_client(&client).await?;
-                        work.tx.add_client_member(client.id, existing.id, ClientRole::Owner).await?;
                         client
                     }
                 };
-                (existing.id, client)
+                (Some(existing.id), client)
             }
+            // A practice user's or an outside party's address cannot be a
+            // client's: the answer is the same (a client with no users, asked),
+            // and the owner of the address is told by mail.
             Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice user or an outside party, not a client; use the client's own address",
-                ));
+                let client =
+                    ClientRecord { id: ClientId::from_uuid(work.new_id()), name: client_name, created_at: work.now };
+                work.tx.insert_client(&client).await?;
+                (None, client)
             }
         };
         let engagement = request_engagement(&mut work, &record, client.id, Side::Practice).await?;
-        let (token, expires_at) =
-            mint_invitation(&mut work, user, TokenPurpose::AcceptEngagement(engagement.id)).await?;
-        let mail = Invitation {
-            to: email,
-            inviter: inviter.name,
-            kind: InvitationKind::Client { client: Some(client.id), client_name: client.name.clone() },
-            token: LinkToken::new(token.expose()),
-            expires_at,
-        };
         let letterhead = self.letterhead(&record);
-        work.mail(&mail, &letterhead).await?;
+        match user {
+            Some(user) => {
+                let (token, expires_at) =
+                    mint_invitation(&mut work, user, TokenPurpose::AcceptEngagement(engagement.id)).await?;
+                let mail = Invitation {
+                    to: email,
+                    inviter: inviter.name,
+                    kind: InvitationKind::Client { client: Some(client.id), client_name: client.name.clone() },
+                    token: LinkToken::new(token.expose()),
+                    expires_at,
+                };
+                work.mail(&mail, &letterhead).await?;
+            }
+            None => {
+                let invited_as = InvitedAs::Client { client_name: client.name.clone() };
+                work.mail(&AddressInUse { to: email, inviter: inviter.name, invited_as }, &letterhead).await?;
+            }
+        }
         work.audit(
             "engagement.request",
             Some(practice),
@@ -488,8 +601,9 @@ impl App {
     }
 
     /// Accepts an invitation from its mailed single-use link: the engagement
-    /// or connection becomes active. An invitee without a password chooses
-    /// one here. The practice's admins are told.
+    /// or connection becomes active (the practice's admins are told), or the
+    /// invitee joins the client they were invited to. An invitee without a
+    /// password chooses one here.
     ///
     /// # Errors
     /// [`AppError::InvalidToken`] for a wrong, used or expired link;
@@ -505,9 +619,12 @@ impl App {
         // Look at the link without using it up, so a weak password does not burn it.
         let mut tx = self.store().begin().await?;
         let (user, purpose) = match tx.consume_token(token.hash(), now).await? {
-            Some((user, purpose @ (TokenPurpose::AcceptEngagement(_) | TokenPurpose::AcceptConnection(_)))) => {
-                (user, purpose)
-            }
+            Some((
+                user,
+                purpose @ (TokenPurpose::AcceptEngagement(_)
+                | TokenPurpose::AcceptConnection(_)
+                | TokenPurpose::JoinClient(_)),
+            )) => (user, purpose),
             _ => return Err(AppError::InvalidToken),
         };
         let record = tx.user(user).await?.ok_or(AppError::InvalidToken)?;
@@ -540,11 +657,13 @@ impl App {
         }
         let accepted = match purpose {
             TokenPurpose::AcceptEngagement(id) => {
+                claim_new_client(&mut work, id).await?;
                 AcceptedInvitation::Engagement(change_engagement(&mut work, id, ConsentEvent::Accept).await?)
             }
             TokenPurpose::AcceptConnection(id) => {
                 AcceptedInvitation::Connection(change_connection(&mut work, id, ConsentEvent::Accept).await?)
             }
+            TokenPurpose::JoinClient(client) => AcceptedInvitation::Membership(join_client(&mut work, client).await?),
             TokenPurpose::SetPassword => return Err(AppError::InvalidToken),
         };
         work.commit().await?;
@@ -685,21 +804,24 @@ impl App {
 
     /// A practice admin invites an outside party (such as a client's
     /// accountant) by email: a connection requested by the practice, and a
-    /// single-use link that accepts it.
+    /// single-use link that accepts it. The address of a practice or client
+    /// user cannot be an outside party: nothing is recorded and its owner is
+    /// told by mail. The answer is the same whoever has the address.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] naming the field (including an address of a
-    /// practice or client user); [`AppError::NotFound`] outside the practice
-    /// or while it is not approved; [`AppError::Conflict`] when the
-    /// connection is already active or waiting.
+    /// [`AppError::Invalid`] naming the field; [`AppError::NotFound`]
+    /// outside the practice or while it is not approved;
+    /// [`AppError::Conflict`] when the connection is already active or
+    /// waiting (the practice sees its connections).
     pub async fn invite_outside_party(
         &self,
         who: &Principal,
         practice: PracticeId,
         input: &InviteOutsideParty,
-    ) -> Result<ConnectionView, AppError> {
+    ) -> Result<OutsidePartyInvited, AppError> {
         let name = parse("name", &input.name, PersonName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
+        let invited = OutsidePartyInvited { practice, email: email.clone(), name: name.clone() };
         let mut work = self.write(who).await?;
         let record = work.practice(Action::InviteOutsideParty, practice).await?;
         ConsentState::apply_for_practice(None, ConsentEvent::Request, Side::Practice, record.status)
@@ -721,10 +843,8 @@ impl App {
             }
             Some(existing) if existing.kind == UserKind::Outside => existing,
             Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice or client user; invite clients as clients, or use another address",
-                ));
+                address_in_use(work, &record, email, InvitedAs::OutsideParty, "connection.request").await?;
+                return Ok(invited);
             }
         };
         // The party's connection with this practice, if one was ever made.
@@ -761,7 +881,6 @@ impl App {
                 id
             }
         };
-        let connection = work.tx.connection(id).await?.ok_or(AppError::not_found("connection"))?;
         let (token, expires_at) = mint_invitation(&mut work, party.id, TokenPurpose::AcceptConnection(id)).await?;
         let mail = Invitation {
             to: email,
@@ -775,7 +894,7 @@ impl App {
         work.audit("connection.request", Some(practice), None, Some(id.as_uuid()), "invited an outside party by email")
             .await?;
         work.commit().await?;
-        Ok(ConnectionView { connection, practice: record, outside_party: party })
+        Ok(invited)
     }
 
     /// A practice's connections with outside parties (admins).
@@ -898,56 +1017,103 @@ impl App {
         Ok(Page { items, next })
     }
 
-    /// A client owner invites a colleague: a new client user (mailed a link
-    /// to set their password) or an existing one, as a member of the client.
+    /// A client owner invites a colleague. Membership is consent: the
+    /// address is mailed a single-use link to join (a new address chooses a
+    /// password there), and they are a member only once they accept it
+    /// ([`App::accept_invitation`]); an address of a practice user or an
+    /// outside party cannot join a client, and is sent nothing. The answer
+    /// is the same in every case, and nothing shows in the client's users
+    /// before they accept.
     ///
     /// # Errors
-    /// [`AppError::Invalid`] naming the field (including an address of a
-    /// practice user or outside party); [`AppError::Conflict`] when they
-    /// already belong to the client.
+    /// [`AppError::Invalid`] naming the field; [`AppError::Conflict`] when
+    /// they already belong to the client (the owner sees its users).
     pub async fn invite_client_member(
         &self,
         who: &Principal,
         client: ClientId,
         input: &InviteClientMember,
-    ) -> Result<ClientMemberRecord, AppError> {
+    ) -> Result<MemberInvited, AppError> {
         let name = parse("name", &input.name, PersonName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
         let mut work = self.write(who).await?;
         work.client(Action::InviteClientMember, client).await?;
-        let user = match work.tx.user_by_email(&email).await? {
+        let record = work.tx.client(client).await?.ok_or(AppError::not_found("client"))?;
+        let invited = MemberInvited { client, email: email.clone(), name: name.clone() };
+        let invitee = match work.tx.user_by_email(&email).await? {
             None => {
                 let id = UserId::from_uuid(work.new_id());
                 work.tx.insert_user(&NewUser { id, email, name, kind: UserKind::Client, created_at: work.now }).await?;
-                work.user_record(id).await?
+                Some(work.user_record(id).await?)
             }
             Some(existing) if existing.kind == UserKind::Client => {
                 if work.tx.client_members(client).await?.iter().any(|m| m.user.id == existing.id) {
                     return Err(AppError::conflict("they already belong to this client"));
                 }
-                existing
+                Some(existing)
             }
-            Some(_) => {
-                return Err(AppError::invalid(
-                    "email",
-                    "email belongs to a practice user or an outside party; use the colleague's own address",
-                ));
-            }
+            // A practice user or an outside party cannot be a client's user.
+            Some(_) => None,
         };
-        work.tx.add_client_member(client, user.id, ClientRole::Member).await?;
-        if !user.has_password && user.active {
-            send_password_link(&mut work, &user, PasswordReason::NewEmployee).await?;
-        }
-        work.audit("client.members.invite", None, Some(client), Some(user.id.as_uuid()), "added as member").await?;
-        let member = work
-            .tx
-            .client_members(client)
-            .await?
-            .into_iter()
-            .find(|m| m.user.id == user.id)
-            .ok_or(AppError::not_found("user"))?;
+        let detail = match invitee {
+            Some(invitee) => {
+                let inviter = acting_user(&mut work).await?;
+                let (token, expires_at) =
+                    mint_invitation(&mut work, invitee.id, TokenPurpose::JoinClient(client)).await?;
+                let mail = Invitation {
+                    to: invitee.email.clone(),
+                    inviter: inviter.name,
+                    kind: InvitationKind::ClientMember { client_name: record.name.clone() },
+                    token: LinkToken::new(token.expose()),
+                    expires_at,
+                };
+                let letterhead = self.installation_letterhead();
+                work.mail(&mail, &letterhead).await?;
+                (Some(invitee.id), "mailed a link to join")
+            }
+            None => (None, "the address belongs to a practice user or an outside party; nothing sent"),
+        };
+        work.audit("client.members.invite", None, Some(client), detail.0.map(|u| u.as_uuid()), detail.1).await?;
         work.commit().await?;
-        Ok(member)
+        Ok(invited)
+    }
+
+    /// A client's owner takes a member out of the client; they lose it at once.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for a client the caller does not belong to or
+    /// a user who is not its member; [`AppError::Forbidden`] for members;
+    /// [`AppError::Conflict`] for the owner (a client keeps its owner).
+    pub async fn remove_client_member(&self, who: &Principal, client: ClientId, user: UserId) -> Result<(), AppError> {
+        let mut work = self.write(who).await?;
+        work.client(Action::RemoveClientMember, client).await?;
+        match work.tx.client_members(client).await?.into_iter().find(|m| m.user.id == user) {
+            None => return Err(AppError::not_found("member")),
+            Some(m) if m.role == ClientRole::Owner => {
+                return Err(AppError::conflict("the owner cannot be removed: a client keeps its owner"));
+            }
+            Some(_) => {}
+        }
+        end_membership(&mut work, client, user).await?;
+        work.audit("client.members.remove", None, Some(client), Some(user.as_uuid()), "removed by the owner").await?;
+        work.commit().await
+    }
+
+    /// A member leaves a client; they lose it at once.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for a client the caller does not belong to;
+    /// [`AppError::Conflict`] for its owner (a client keeps its owner).
+    pub async fn leave_client(&self, who: &Principal, client: ClientId) -> Result<(), AppError> {
+        let mut work = self.write(who).await?;
+        let facts = work.client(Action::LeaveClient, client).await?;
+        if facts.membership == Some(ClientRole::Owner) {
+            return Err(AppError::conflict("the owner cannot leave: a client keeps its owner"));
+        }
+        let user = work.user()?;
+        end_membership(&mut work, client, user).await?;
+        work.audit("client.leave", None, Some(client), Some(user.as_uuid()), "left the client").await?;
+        work.commit().await
     }
 
     /// The engaged clients in the caller's scope (admins: every actively

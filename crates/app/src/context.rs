@@ -4,6 +4,7 @@
 //! which asks the domain before it answers: out of scope is not found.
 
 use ferry_domain::access::{Action, ClientFacts, DocumentFacts, Resource, Rule, TaskFacts, decide};
+use ferry_domain::consent::files_kept;
 use ferry_domain::ids::{BatchId, ClientId, ConnectionId, DocumentId, FilingId, PracticeId, TaskId, UserId};
 use ferry_domain::people::{Actor, PracticeUser};
 use ferry_mail::templates::{Letterhead, Template};
@@ -168,6 +169,9 @@ impl Work {
     /// Who may reach a document sent over a connection: the practice's
     /// admins always (`.0`), and its sender and recipients while the
     /// connection is active (`.1`) — never anyone else, whatever their role.
+    /// When it ends, the outside party keeps the files it sent or received
+    /// for 30 days (PRODUCT.md "Retention"), as a client's users keep an
+    /// ended engagement's.
     pub(crate) fn connection_document_access(
         &self,
         connection: &ConnectionRecord,
@@ -179,8 +183,11 @@ impl Work {
         let admin = self.practice_user().is_some_and(|p| p.practice == connection.practice)
             && self.allow(Action::ViewConnection, resource).is_ok();
         let involved = document.uploader == user || document.recipients.contains(&user);
-        let party = involved && self.allow(Action::SendOverConnection, resource).is_ok();
-        (admin, party)
+        let carries = self.allow(Action::SendOverConnection, resource).is_ok();
+        let kept = connection.outside_party == user
+            && self.allow(Action::ViewConnection, resource).is_ok()
+            && files_kept(connection.state, connection.changed_at, self.now);
+        (admin, involved && (carries || kept))
     }
 
     /// A transfer the actor sent; anyone else's is not found.

@@ -43,13 +43,14 @@ use uuid::Uuid;
 pub use accounts::{Credentials, SignedIn};
 pub use consent::{
     AcceptedInvitation, ConnectionView, EngagementView, InviteClient, InviteClientMember, InviteOutsideParty,
+    MemberInvited, OutsidePartyInvited,
 };
 pub use error::{AppError, Attempts};
 pub use operator::{
     AccessExplanation, BLOB_GRACE_PERIOD, ConsistencyReport, HousekeepingReport, InstallationStatus, NewAllowance,
     NoProgress, PracticeDetail, Progress, StorageFinding, StrayBlob, UserDetail,
 };
-pub use people::{InvitePerson, PersonChange};
+pub use people::{InvitePerson, PersonChange, PersonInvited};
 pub use practices::{BrandingChange, PracticeApplication};
 pub use secret::{PasswordPolicy, SecretToken};
 pub use system::{SystemClock, UuidV7};

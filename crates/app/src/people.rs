@@ -5,10 +5,11 @@ use ferry_domain::exchange::Picker;
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
 use ferry_domain::people::{Role, check_seat};
 use ferry_domain::values::{EmailAddress, PersonName};
-use ferry_mail::templates::PasswordReason;
+use ferry_mail::templates::{InvitedAs, PasswordReason};
 use ferry_ports::records::{MemberRecord, NewUser, Page, PageRequest, UserKind};
 
 use crate::accounts::send_password_link;
+use crate::consent::address_in_use;
 use crate::context::Work;
 use crate::error::parse;
 use crate::{App, AppError, Principal};
@@ -22,6 +23,20 @@ pub struct InvitePerson {
     pub email: String,
     /// Their role: `admin`, `staff` or `bookkeeper`.
     pub role: String,
+}
+
+/// What inviting a person answers: the same whether the address already has
+/// an account or not, so the answer tells nothing about it (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonInvited {
+    /// The practice.
+    pub practice: PracticeId,
+    /// The address invited.
+    pub email: EmailAddress,
+    /// The name given.
+    pub name: PersonName,
+    /// The role they get.
+    pub role: Role,
 }
 
 /// An admin changes a person. `None` keeps a value.
@@ -60,25 +75,30 @@ pub(crate) async fn take_seat(work: &mut Work, practice: PracticeId, role: Role)
 impl App {
     /// An admin invites an employee by name, email and role; they get a
     /// single-use link to set their password. Admins and staff need a free seat.
+    /// An address that already has a Ferry account (of any kind) cannot be
+    /// invited: nothing is recorded and its owner is told by mail, and the
+    /// answer is the same as for a new address.
     ///
     /// # Errors
     /// [`AppError::SeatLimit`] when no seat is free; [`AppError::Invalid`]
-    /// naming the field, including an address that already has an account.
+    /// naming the field.
     pub async fn invite_person(
         &self,
         who: &Principal,
         practice: PracticeId,
         input: &InvitePerson,
-    ) -> Result<MemberRecord, AppError> {
+    ) -> Result<PersonInvited, AppError> {
         let name = parse("name", &input.name, PersonName::parse)?;
         let email = parse("email", &input.email, EmailAddress::parse)?;
         let role = role(&input.role)?;
         let mut work = self.write(who).await?;
-        work.practice(Action::InvitePerson, practice).await?;
-        if work.tx.user_by_email(&email).await?.is_some() {
-            return Err(AppError::invalid("email", "email already has a Ferry account; use another address"));
-        }
+        let record = work.practice(Action::InvitePerson, practice).await?;
         take_seat(&mut work, practice, role).await?;
+        let invited = PersonInvited { practice, email: email.clone(), name: name.clone(), role };
+        if work.tx.user_by_email(&email).await?.is_some() {
+            address_in_use(work, &record, email, InvitedAs::Employee, "practice.people.invite").await?;
+            return Ok(invited);
+        }
         let user = UserId::from_uuid(work.new_id());
         work.tx.insert_user(&NewUser { id: user, email, name, kind: UserKind::Practice, created_at: work.now }).await?;
         work.tx.insert_member(user, practice, role).await?;
@@ -93,7 +113,7 @@ impl App {
         )
         .await?;
         work.commit().await?;
-        Ok(member)
+        Ok(invited)
     }
 
     /// An admin changes a person's role, or deactivates or reactivates them.

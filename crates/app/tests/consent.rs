@@ -3,7 +3,7 @@
 
 use ferry_app::{
     AcceptedInvitation, App, AppError, ConnectionView, EngagementView, InviteClient, InviteClientMember,
-    InviteOutsideParty, PracticeApplication, Principal, SecretToken,
+    InviteOutsideParty, InvitePerson, PracticeApplication, Principal, SecretToken,
 };
 use ferry_domain::consent::{ConsentState, Side};
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
@@ -53,14 +53,14 @@ fn client_invite(client_name: &str, email: &str, name: Option<&str>) -> InviteCl
 fn engagement(accepted: AcceptedInvitation) -> EngagementView {
     match accepted {
         AcceptedInvitation::Engagement(view) => view,
-        AcceptedInvitation::Connection(_) => panic!("expected an engagement"),
+        other => panic!("expected an engagement, got {other:?}"),
     }
 }
 
 fn connection(accepted: AcceptedInvitation) -> ConnectionView {
     match accepted {
         AcceptedInvitation::Connection(view) => view,
-        AcceptedInvitation::Engagement(_) => panic!("expected a connection"),
+        other => panic!("expected a connection, got {other:?}"),
     }
 }
 
@@ -132,17 +132,17 @@ async fn a_practice_invites_a_client_who_accepts_with_a_password() {
 async fn invitations_check_their_input() {
     let w = world().await;
     let (practice, admin) = approved_practice(&w, "Acme Books", "ada@acme.test").await;
-    // A new address needs the contact's name.
+    // The contact's name is needed (whoever has the address).
     let err =
         w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", None)).await.unwrap_err();
     assert_eq!(err.field(), Some("name"));
     let err =
         w.app.invite_client(&admin, practice, &client_invite(" ", "cora@cafe.test", Some("Cora"))).await.unwrap_err();
     assert_eq!(err.field(), Some("client_name"));
-    // A practice user's address is not a client's.
-    let err =
-        w.app.invite_client(&admin, practice, &client_invite("Acme", "ada@acme.test", Some("Ada"))).await.unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+    // A practice user's address is not a client's: answered as any other,
+    // and its owner is told by mail (issue 19, item 7).
+    w.app.invite_client(&admin, practice, &client_invite("Acme", "ada@acme.test", Some("Ada"))).await.unwrap();
+    assert!(mails_to(&w.store, "ada@acme.test").await.last().unwrap().subject.contains("tried to invite"));
     assert!(mails_to(&w.store, "cora@cafe.test").await.is_empty());
 }
 
@@ -242,8 +242,11 @@ async fn either_side_revokes_and_the_practice_loses_access_at_once() {
     assert!(matches!(w.app.revoke_engagement(&admin, view.engagement.id).await, Err(AppError::Conflict { .. })));
 
     // The practice asks again (the owner already has a password) and the same client is reused.
-    let again =
-        w.app.invite_client(&admin, practice, &client_invite("corner café", "cora@cafe.test", None)).await.unwrap();
+    let again = w
+        .app
+        .invite_client(&admin, practice, &client_invite("corner café", "cora@cafe.test", Some("Cora")))
+        .await
+        .unwrap();
     assert_eq!(again.engagement.id, view.engagement.id);
     assert_eq!(again.client.id, client);
     assert_eq!(again.engagement.state, ConsentState::Requested { by: Side::Practice });
@@ -291,7 +294,7 @@ async fn a_declined_request_can_be_made_again() {
     assert_eq!(again.engagement.state, ConsentState::Requested { by: Side::Practice });
     // A second request while one waits is a conflict.
     assert!(matches!(
-        w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", None)).await,
+        w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", Some("Cora"))).await,
         Err(AppError::Conflict { .. })
     ));
     let token = mailed_token(&w.store, "cora@cafe.test").await;
@@ -332,14 +335,18 @@ async fn an_outside_party_accepts_and_revokes_a_connection() {
     let w = world().await;
     let (practice, admin) = approved_practice(&w, "Acme Books", "ada@acme.test").await;
     let invite = InviteOutsideParty { name: "Otto Outside".into(), email: "otto@out.test".into() };
-    let invited = w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
-    assert_eq!(invited.connection.state, ConsentState::Requested { by: Side::Practice });
-    assert_eq!(invited.outside_party.email.as_str(), "otto@out.test");
+    let answer = w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
+    assert_eq!(
+        (answer.practice, answer.email.as_str(), answer.name.as_str()),
+        (practice, "otto@out.test", "Otto Outside")
+    );
     // Asking twice while waiting is a conflict.
     assert!(matches!(w.app.invite_outside_party(&admin, practice, &invite).await, Err(AppError::Conflict { .. })));
     let listed = w.app.list_connections(&admin, practice, &PageRequest::first(10)).await.unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].outside_party.name.as_str(), "Otto Outside");
+    let invited = listed.items[0].clone();
+    assert_eq!(invited.connection.state, ConsentState::Requested { by: Side::Practice });
 
     let token = mailed_token(&w.store, "otto@out.test").await;
     assert_eq!(w.app.accept_invitation(&token, Some("tiny".into())).await.unwrap_err().field(), Some("password"));
@@ -367,18 +374,19 @@ async fn an_outside_party_accepts_and_revokes_a_connection() {
     w.app.invite_outside_party(&admin, practice, &invite).await.unwrap();
     let again = w.app.accept_connection(&otto, invited.connection.id).await.unwrap();
     assert_eq!(again.connection.state, ConsentState::Active);
-    // A client's address cannot be an outside party.
+    // A client's address cannot be an outside party: answered as any other,
+    // nothing is recorded, and its owner is told by mail (issue 19, item 7).
     w.app.invite_client(&admin, practice, &client_invite("Corner Café", "cora@cafe.test", Some("Cora"))).await.unwrap();
-    let err = w
-        .app
+    w.app
         .invite_outside_party(
             &admin,
             practice,
             &InviteOutsideParty { name: "Cora".into(), email: "cora@cafe.test".into() },
         )
         .await
-        .unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+        .unwrap();
+    assert!(mails_to(&w.store, "cora@cafe.test").await.last().unwrap().subject.contains("tried to invite"));
+    assert_eq!(w.app.list_connections(&admin, practice, &PageRequest::first(10)).await.unwrap().items.len(), 1);
 }
 
 #[tokio::test]
@@ -387,14 +395,21 @@ async fn a_client_owner_invites_a_colleague() {
     let (_, admin, view, owner) = engaged(&w).await;
     let client = view.client.id;
     let invite = InviteClientMember { name: "Max Member".into(), email: "max@cafe.test".into() };
-    let member = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
-    assert_eq!(member.role, ClientRole::Member);
-    assert_eq!(member.client, client);
-    assert!(!member.user.has_password);
-    // They get a link to choose a password (not an invitation), and then sign in to the client.
+    let invited = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    assert_eq!((invited.client, invited.email.as_str()), (client, "max@cafe.test"));
+    // Nothing shows before they accept: they get a link to join, choosing a
+    // password there (it is not a set-password link), and then sign in to the client.
+    let listed = w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed.items.len(), 1, "only the owner until they accept");
     let token = mailed_token(&w.store, "max@cafe.test").await;
-    assert!(matches!(w.app.accept_invitation(&token, Some(PASSWORD.into())).await, Err(AppError::InvalidToken)));
-    w.app.set_password_with_link(&token, PASSWORD.into()).await.unwrap();
+    assert!(matches!(w.app.set_password_with_link(&token, PASSWORD.into()).await, Err(AppError::InvalidToken)));
+    assert_eq!(w.app.accept_invitation(&token, None).await.unwrap_err().field(), Some("password"));
+    match w.app.accept_invitation(&token, Some(PASSWORD.into())).await.unwrap() {
+        AcceptedInvitation::Membership(member) => {
+            assert_eq!((member.client, member.role), (client, ClientRole::Member))
+        }
+        other => panic!("expected a membership, got {other:?}"),
+    }
     let max = sign_in(&w.app, "max@cafe.test", PASSWORD).await.unwrap();
     assert_eq!(my_client_ids(&w.app, &max).await, vec![client]);
 
@@ -408,14 +423,15 @@ async fn a_client_owner_invites_a_colleague() {
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.items[0].user.email.as_str(), "max@cafe.test");
 
-    // Twice is a conflict; a practice address is not a colleague.
+    // Twice is a conflict. A practice user's address cannot join a client, but
+    // the answer is the one any address gets, and nothing is recorded or sent.
     assert!(matches!(w.app.invite_client_member(&owner, client, &invite).await, Err(AppError::Conflict { .. })));
-    let err = w
-        .app
-        .invite_client_member(&owner, client, &InviteClientMember { name: "Ada".into(), email: "ada@acme.test".into() })
-        .await
-        .unwrap_err();
-    assert_eq!(err.field(), Some("email"));
+    let mails = mails_to(&w.store, "ada@acme.test").await.len();
+    let ada = InviteClientMember { name: "Ada".into(), email: "ada@acme.test".into() };
+    let answer = w.app.invite_client_member(&owner, client, &ada).await.unwrap();
+    assert_eq!((answer.client, answer.email.as_str(), answer.name.as_str()), (client, "ada@acme.test", "Ada"));
+    assert_eq!(mails_to(&w.store, "ada@acme.test").await.len(), mails);
+    assert_eq!(w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap().items.len(), 2);
     // Members do not manage the client; the practice does not see its users.
     assert!(matches!(
         w.app.list_client_members(&max, client, &PageRequest::first(10)).await,
@@ -435,4 +451,168 @@ async fn a_client_owner_invites_a_colleague() {
         Err(AppError::Forbidden { .. })
     ));
     assert!(w.app.list_client_members(&admin, client, &PageRequest::first(10)).await.is_err());
+}
+
+/// Issue 19, item 1: membership is consent. A client owner who names the
+/// address of someone who already has an account (here the owner of another
+/// client) records nothing against them and learns nothing about them: they
+/// join only by accepting the mailed link.
+#[tokio::test]
+async fn an_existing_user_joins_a_client_only_by_accepting_the_mailed_link() {
+    let w = world().await;
+    let (practice, admin, view, owner) = engaged(&w).await;
+    let client = view.client.id;
+    w.app
+        .invite_client(&admin, practice, &client_invite("Bistro Bella", "bella@bistro.test", Some("Bella Owner")))
+        .await
+        .unwrap();
+    let token = mailed_token(&w.store, "bella@bistro.test").await;
+    let bistro = engagement(w.app.accept_invitation(&token, Some(PASSWORD.into())).await.unwrap()).client.id;
+    let bella = sign_in(&w.app, "bella@bistro.test", PASSWORD).await.unwrap();
+    let before = mails_to(&w.store, "bella@bistro.test").await.len();
+
+    let invite = InviteClientMember { name: "Whoever".into(), email: "bella@bistro.test".into() };
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    // Nothing is recorded against her: not a member, the client is not hers to open.
+    let members = w.app.list_client_members(&owner, client, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(members.items.iter().map(|m| m.user.email.as_str()).collect::<Vec<_>>(), vec!["cora@cafe.test"]);
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    // She is asked by mail.
+    let asked = mails_to(&w.store, "bella@bistro.test").await;
+    assert_eq!(asked.len(), before + 1);
+    assert!(asked.last().unwrap().subject.contains("Corner Café"), "{}", asked.last().unwrap().subject);
+    // The answer is the one a new address gets: the client, the address and the name given.
+    let answer = w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    assert_eq!((answer.client, answer.email.as_str(), answer.name.as_str()), (client, "bella@bistro.test", "Whoever"));
+    let first = mailed_token(&w.store, "bella@bistro.test").await;
+
+    // She accepts from the link (she has a password: none is asked) and joins as a member.
+    let joined = match w.app.accept_invitation(&first, None).await.unwrap() {
+        AcceptedInvitation::Membership(member) => member,
+        other => panic!("expected a membership, got {other:?}"),
+    };
+    assert_eq!(
+        (joined.client, joined.user.email.as_str(), joined.role),
+        (client, "bella@bistro.test", ClientRole::Member)
+    );
+    assert_eq!(joined.user.name.as_str(), "Bella Owner", "she keeps her own name");
+    let mut mine = my_client_ids(&w.app, &bella).await;
+    mine.sort();
+    let mut expected = vec![client, bistro];
+    expected.sort();
+    assert_eq!(mine, expected);
+    // The link works once.
+    assert!(matches!(w.app.accept_invitation(&first, None).await, Err(AppError::InvalidToken)));
+
+    // A member leaves; an owner cannot.
+    w.app.leave_client(&bella, client).await.unwrap();
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    assert!(matches!(w.app.leave_client(&bella, client).await, Err(AppError::NotFound { .. })));
+    assert!(matches!(w.app.leave_client(&owner, client).await, Err(AppError::Conflict { .. })));
+
+    // Asked again, she joins again; the owner removes her, and an old link does not bring her back.
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    let second = mailed_token(&w.store, "bella@bistro.test").await;
+    w.app.invite_client_member(&owner, client, &invite).await.unwrap();
+    let third = mailed_token(&w.store, "bella@bistro.test").await;
+    w.app.accept_invitation(&second, None).await.unwrap();
+    let bella_id = user_id(&w.store, "bella@bistro.test").await;
+    // A member may not remove anyone (the owner manages the client's users).
+    assert!(matches!(w.app.remove_client_member(&bella, client, bella_id).await, Err(AppError::Forbidden { .. })));
+    w.app.remove_client_member(&owner, client, bella_id).await.unwrap();
+    assert_eq!(my_client_ids(&w.app, &bella).await, vec![bistro]);
+    assert!(matches!(w.app.accept_invitation(&third, None).await, Err(AppError::InvalidToken)));
+    assert!(matches!(
+        w.app.remove_client_member(&owner, client, bella_id).await,
+        Err(AppError::NotFound { what: "member", .. })
+    ));
+    let cora = user_id(&w.store, "cora@cafe.test").await;
+    assert!(matches!(w.app.remove_client_member(&owner, client, cora).await, Err(AppError::Conflict { .. })));
+    // Another client's owner neither removes nor leaves what is not theirs.
+    assert!(matches!(w.app.remove_client_member(&bella, client, cora).await, Err(AppError::NotFound { .. })));
+}
+
+/// Issue 19, item 1: a practice's invitation of someone who already has a
+/// client account records nothing against them either: the client it names
+/// has no users until they accept, and then they are its owner.
+#[tokio::test]
+async fn a_practice_invitation_of_an_existing_client_user_records_nothing_until_accepted() {
+    let w = world().await;
+    let (_, _, view, owner) = engaged(&w).await;
+    let cafe = view.client.id;
+    let (other, other_admin) = approved_practice(&w, "Quill Partners", "quinn@quill.test").await;
+
+    let invite = client_invite("Cora's Catering", "cora@cafe.test", Some("Cora Owner"));
+    let invited = w.app.invite_client(&other_admin, other, &invite).await.unwrap();
+    assert_eq!(invited.client.name.as_str(), "Cora's Catering");
+    assert_eq!(invited.engagement.state, ConsentState::Requested { by: Side::Practice });
+    // Nothing is hers yet: she does not belong to the new client.
+    assert_eq!(my_client_ids(&w.app, &owner).await, vec![cafe]);
+    assert!(matches!(
+        w.app.list_client_members(&owner, invited.client.id, &PageRequest::first(10)).await,
+        Err(AppError::NotFound { .. })
+    ));
+
+    // She accepts from the link: she owns the new client, and the engagement is active.
+    let token = mailed_token(&w.store, "cora@cafe.test").await;
+    let accepted = engagement(w.app.accept_invitation(&token, None).await.unwrap());
+    assert_eq!((accepted.client.id, accepted.engagement.state), (invited.client.id, ConsentState::Active));
+    let mut mine = my_client_ids(&w.app, &owner).await;
+    mine.sort();
+    let mut expected = vec![cafe, invited.client.id];
+    expected.sort();
+    assert_eq!(mine, expected);
+    let members = w.app.list_client_members(&owner, invited.client.id, &PageRequest::first(10)).await.unwrap();
+    assert_eq!(
+        members.items.iter().map(|m| (m.user.email.as_str(), m.role)).collect::<Vec<_>>(),
+        vec![("cora@cafe.test", ClientRole::Owner)]
+    );
+}
+
+/// Issue 19, item 7: a practice admin inviting a person, a client or an
+/// outside party gets one answer whichever way: it does not tell whether the
+/// address has an account, nor of which kind. Where it matters, the invitee
+/// hears of it by mail.
+#[tokio::test]
+async fn invitations_answer_alike_whoever_has_the_address() {
+    let w = world().await;
+    let (practice, admin, _, _) = engaged(&w).await;
+    let (_, _) = approved_practice(&w, "Quill Partners", "quinn@quill.test").await;
+    w.app
+        .invite_outside_party(
+            &admin,
+            practice,
+            &InviteOutsideParty { name: "Otto".into(), email: "otto@out.test".into() },
+        )
+        .await
+        .unwrap();
+    let taken = ["cora@cafe.test", "quinn@quill.test", "otto@out.test"];
+
+    // A person: an address with an account of any kind is answered as a new one,
+    // and its owner is told by mail; nothing is recorded.
+    for email in taken {
+        let before = mails_to(&w.store, email).await.len();
+        let invite = InvitePerson { name: "Sam Person".into(), email: email.into(), role: "staff".into() };
+        assert!(w.app.invite_person(&admin, practice, &invite).await.is_ok(), "{email}");
+        let told = mails_to(&w.store, email).await;
+        assert_eq!(told.len(), before + 1, "{email}");
+        assert!(told.last().unwrap().subject.contains("tried to invite"), "{}", told.last().unwrap().subject);
+    }
+
+    // A client: the contact's name is required whoever has the address.
+    for email in ["new@client.test", "cora@cafe.test", "quinn@quill.test"] {
+        let without = client_invite("Some Client", email, None);
+        let err = w.app.invite_client(&admin, practice, &without).await.unwrap_err();
+        assert_eq!(err.field(), Some("name"), "{email}");
+    }
+    // A practice user's or an outside party's address is answered as any other.
+    for email in ["quinn@quill.test", "otto@out.test"] {
+        let invite = client_invite("Another Client", email, Some("Some Contact"));
+        assert!(w.app.invite_client(&admin, practice, &invite).await.is_ok(), "{email}");
+    }
+    // An outside party: a practice or client user's address is answered as any other.
+    for email in ["quinn@quill.test", "cora@cafe.test"] {
+        let invite = InviteOutsideParty { name: "Some Party".into(), email: email.into() };
+        assert!(w.app.invite_outside_party(&admin, practice, &invite).await.is_ok(), "{email}");
+    }
 }

@@ -627,6 +627,52 @@ on_each_engine!(files_travel_over_a_connection_between_its_parties_only, |w| {
     assert_not_found(send(&w.app, &w.owner.who, sneaky, &[("x.pdf", PDF)]).await);
 });
 
+// Retention (PRODUCT.md "Retention"): when an engagement or a connection
+// ends, the practice side loses the files at once, and the other side keeps
+// the files exchanged over it for 30 days.
+
+on_each_engine!(the_other_side_keeps_its_files_for_30_days_after_an_engagement_or_connection_ends, |w| {
+    let for_client = send(&w.app, &w.staff.who, w.to_client(&[]), &[("engagement.pdf", PDF)]).await.unwrap();
+    let for_client = for_client.documents[0].document.id;
+    let to_outside = SendRequest { destination: Destination::Connection(w.connection), to: vec![] };
+    let for_outside = send(&w.app, &w.staff.who, to_outside, &[("connection.pdf", PDF)]).await.unwrap();
+    let for_outside = for_outside.documents[0].document.id;
+    let back = SendRequest { destination: Destination::Connection(w.connection), to: vec![w.staff.id] };
+    let from_outside = send(&w.app, &w.outside.who, back, &[("reply.pdf", PDF)]).await.unwrap();
+    let from_outside = from_outside.documents[0].document.id;
+
+    let engagement = {
+        let mut tx = w.store.read().await.unwrap();
+        let found = tx.engagement_between(w.practice, w.client).await.unwrap().unwrap().id;
+        tx.rollback().await.unwrap();
+        found
+    };
+    w.app.revoke_engagement(&w.admin.who, engagement).await.unwrap();
+    w.app.revoke_connection(&w.admin.who, w.connection).await.unwrap();
+
+    // The practice's staff lose them at once.
+    for document in [for_client, for_outside, from_outside] {
+        assert_not_found(w.app.download(&w.staff.who, document, None).await);
+    }
+    // The client's users and the outside party keep theirs, but send no more.
+    assert_eq!(read_all(w.app.download(&w.owner.who, for_client, None).await.unwrap()).await, PDF);
+    for document in [for_outside, from_outside] {
+        assert_eq!(read_all(w.app.download(&w.outside.who, document, None).await.unwrap()).await, PDF);
+        assert_eq!(w.app.document(&w.outside.who, document).await.unwrap().record.document.id, document);
+    }
+    let again = SendRequest { destination: Destination::Connection(w.connection), to: vec![w.admin.id] };
+    assert!(send(&w.app, &w.outside.who, again, &[("more.pdf", PDF)]).await.is_err());
+
+    // Still on day 29; gone for the outside party after 30 days.
+    w.clock.advance(time::Duration::days(29));
+    assert_eq!(read_all(w.app.download(&w.outside.who, for_outside, None).await.unwrap()).await, PDF);
+    w.clock.advance(time::Duration::days(1) + time::Duration::minutes(1));
+    for document in [for_outside, from_outside] {
+        assert_not_found(w.app.download(&w.outside.who, document, None).await);
+        assert_not_found(w.app.document(&w.outside.who, document).await);
+    }
+});
+
 // Quotas.
 
 on_each_engine!(a_transfer_announced_over_what_is_left_is_refused_before_any_byte, |w| {

@@ -215,6 +215,16 @@ pub fn files_expire_at(ended_at: OffsetDateTime) -> OffsetDateTime {
     ended_at + RETENTION_AFTER_END
 }
 
+/// Whether the other side (a client's users, an outside party) still keeps
+/// the files exchanged over a relationship in `state`, whose state last
+/// changed at `changed_at`: while it is active, and until
+/// [`files_expire_at`] after it left the active state ("Retention").
+/// Re-engaging before then keeps them.
+#[must_use]
+pub fn files_kept(state: ConsentState, changed_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    state.is_active() || now < files_expire_at(changed_at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ConsentEvent::*;
@@ -317,5 +327,15 @@ mod tests {
     fn files_of_an_ended_relationship_are_kept_thirty_days() {
         let ended = time::macros::datetime!(2026-01-31 12:00 UTC);
         assert_eq!(files_expire_at(ended), time::macros::datetime!(2026-03-02 12:00 UTC));
+    }
+
+    #[test]
+    fn retention_keeps_the_files_for_30_days_after_the_end() {
+        let ended = time::macros::datetime!(2026-01-31 12:00 UTC);
+        let revoked = ConsentState::Revoked { by: Practice };
+        assert!(files_kept(ConsentState::Active, ended - Duration::days(400), ended));
+        assert!(files_kept(revoked, ended, ended + Duration::days(29)));
+        assert!(!files_kept(revoked, ended, files_expire_at(ended)));
+        assert!(!files_kept(revoked, ended, ended + Duration::days(31)));
     }
 }

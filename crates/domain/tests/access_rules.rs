@@ -285,6 +285,8 @@ fn rule4_admin_sees_all_engaged_clients_current_and_future() {
             action,
             Action::ListClientMembers
                 | Action::InviteClientMember
+                | Action::RemoveClientMember
+                | Action::LeaveClient
                 | Action::GrantPracticeAccess
                 | Action::ListRecipients
                 | Action::SendToPractice
@@ -502,7 +504,7 @@ fn rule5_client_users_see_only_their_own_client_and_never_practice_internals() {
 
 #[test]
 fn rule5_only_the_client_owner_lists_and_invites_colleagues_and_grants_access() {
-    for action in [Action::InviteClientMember, Action::GrantPracticeAccess] {
+    for action in [Action::InviteClientMember, Action::RemoveClientMember, Action::GrantPracticeAccess] {
         check(
             &client_user(),
             action,

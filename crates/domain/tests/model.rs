@@ -605,9 +605,11 @@ mod reference {
             CreateFiling | ChangeFilingStatus | CreateTask | SendToClient => ADMIN_AND_STAFF,
             // GET, POST /clients/{c}/members: "client owner", for listing as for inviting;
             // granting practice access is the owner's too.
-            ListClientMembers | InviteClientMember | GrantPracticeAccess => CLIENT_OWNER,
-            // GET /clients/{c}/recipients and POST /transfers: "client users".
-            ListRecipients | SendToPractice => CLIENT_USERS,
+            // DELETE /clients/{c}/members/{u}: the owner removes a member.
+            ListClientMembers | InviteClientMember | RemoveClientMember | GrantPracticeAccess => CLIENT_OWNER,
+            // GET /clients/{c}/recipients and POST /transfers: "client users";
+            // POST /clients/{c}/leave: any user of the client leaves it.
+            ListRecipients | SendToPractice | LeaveClient => CLIENT_USERS,
             ChangeTaskStatus | TickChecklistItem | LogTime | CommentOnTask => TASK_WORK,
             // "They cannot ... assign or reassign tasks, or set due dates."
             AssignTask | SetTaskDueDate | SetTaskReviewers | EditChecklist => ADMIN_AND_STAFF,

@@ -83,6 +83,8 @@ ops! {
     "revoke_connection" POST "/connections/{connection}/revoke" => Some(A::RevokeConnection);
     "list_client_members" GET "/clients/{client}/members" => Some(A::ListClientMembers);
     "invite_client_member" POST "/clients/{client}/members" => Some(A::InviteClientMember);
+    "remove_client_member" DELETE "/clients/{client}/members/{user}" => Some(A::RemoveClientMember);
+    "leave_client" POST "/clients/{client}/leave" => Some(A::LeaveClient);
 
     // Clients and the work.
     "get_client" GET "/clients/{client}" => Some(A::ViewClient);

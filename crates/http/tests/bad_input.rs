@@ -78,6 +78,9 @@ const CALLERS: &[Caller] = &[
     c("unassign_client",        A,  "practice=P user=staff_assigned client=C1", "practice=Q user=q_staff client=C3", "ok"),
     c("grant_practice_access",  CO, "client=C1", "client=C3", "ok"),
     c("invite_client_member",   CO, "client=C1", "client=C3", "ok"),
+    c("remove_client_member",   CO, "client=C1 user=c1_member", "client=C3 user=c3_owner", "ok"),
+    // The owner cannot leave (409), and the fixture has no signed-in member of C1.
+    c("leave_client",           CO, "client=C1", "client=C3", "409"),
     c("accept_engagement",      A,  "engagement=E_P_C4", "engagement=E_Q_C3", "ok"),
     c("decline_engagement",     A,  "engagement=E_P_C4", "engagement=E_Q_C3", "ok"),
     c("revoke_engagement",      A,  "engagement=E_P_C1", "engagement=E_Q_C3", "ok"),

@@ -197,11 +197,14 @@ async fn outside_parties_and_client_members() {
         call(&w, "POST", &connections, Some(&admin), Some(json!({ "name": "Otto Outside", "email": "otto@out.test" })))
             .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["outside_party"]["email"], "otto@out.test");
-    assert_eq!(body["requested_by"], "practice");
+    assert_eq!(
+        body,
+        json!({ "practice": w.practice.to_string(), "email": "otto@out.test", "name": "Otto Outside", "status": "invited" })
+    );
     let (status, body) = call(&w, "GET", &connections, Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["items"][0]["requested_by"], "practice");
     let token = mailed_token(&w.store, "otto@out.test").await;
     let (status, body) =
         call(&w, "POST", "/invitations/accept", None, Some(json!({ "token": token, "password": PASSWORD }))).await;
@@ -229,10 +232,34 @@ async fn outside_parties_and_client_members() {
         call(&w, "POST", &members, Some(&owner), Some(json!({ "name": "Max Member", "email": "max@cafe.test" }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["role"], "member");
+    let token = mailed_token(&w.store, "max@cafe.test").await;
+    let (status, body) =
+        call(&w, "POST", "/invitations/accept", None, Some(json!({ "token": token, "password": PASSWORD }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((&body["kind"], &body["membership"]["role"]), (&json!("membership"), &json!("member")), "{body}");
+    // Membership is consent, and the answer tells nothing about the person: a
+    // new address, an outside party's and a practice user's get the same answer
+    // (the client, the address and the name given, the role, "invited").
+    for email in ["max@cafe.test", "nina@new.test", "otto@out.test", "ada@acme.test"] {
+        let (status, answer) =
+            call(&w, "POST", &members, Some(&owner), Some(json!({ "name": "Some Name", "email": email }))).await;
+        if email == "max@cafe.test" {
+            // Already a member: the owner sees the client's users anyway.
+            assert_error(status, &answer, StatusCode::CONFLICT, "conflict");
+            continue;
+        }
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let expected = json!({
+            "client": client, "email": email, "name": "Some Name", "role": "member", "status": "invited",
+        });
+        assert_eq!(answer, expected, "{email}");
+    }
     let (status, body) = call(&w, "GET", &members, Some(&owner), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["items"][0]["role"], "owner");
     assert_eq!(body["items"][1]["user"]["email"], "max@cafe.test");
+    // None of them is a member before accepting.
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(2), "{body}");
     let (status, _) = call(&w, "GET", &members, Some(&admin), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Granting needs a practice id in the body.

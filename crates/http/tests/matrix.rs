@@ -77,10 +77,17 @@ struct Row {
     scope: Scope,
     params: &'static str,
     expect: &'static str,
+    /// Another body than the operation's example (`support::variant_body`).
+    body: Option<&'static str>,
 }
 
 const fn r(op: &'static str, scope: Scope, params: &'static str, expect: &'static str) -> Row {
-    Row { op, scope, params, expect }
+    Row { op, scope, params, expect, body: None }
+}
+
+/// A row that sends the named variant of the operation's body.
+const fn rb(op: &'static str, scope: Scope, params: &'static str, body: &'static str, expect: &'static str) -> Row {
+    Row { op, scope, params, expect, body: Some(body) }
 }
 
 use Scope::{In, Mixed, Out, Own};
@@ -129,12 +136,16 @@ const TABLE: &[Row] = &[
     r("list_bookkeepers",          Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
     r("invite_person",             In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_person",             Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    // One answer whichever way (issue 19): an address with an account of any kind answers as a new one.
+    rb("invite_person",            In,    "practice=P", "person_with_client_account",          "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_client",             In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_client",             Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    rb("invite_client",            In,    "practice=P", "client_at_practice_address",          "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("list_connections",          In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("list_connections",          Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
     r("invite_outside_party",      In,    "practice=P",                                        "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("invite_outside_party",      Out,   "practice=Q",                                        "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
+    rb("invite_outside_party",     In,    "practice=P", "party_at_client_address",             "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     // People of a practice (admins); another practice's person is not found in this one.
     r("change_person",             In,    "practice=P user=staff_unassigned",                  "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("change_person",             Out,   "practice=Q user=q_staff",                           "404 404 404 403 403 403 404 404 ok  404 401 401 404"),
@@ -164,6 +175,19 @@ const TABLE: &[Row] = &[
     r("list_client_members",       Out,   "client=C3",                                         "404 404 404 403 403 403 404 404 403 404 401 401 404"),
     r("invite_client_member",      In,    "client=C1",                                         "403 403 404 403 403 403 ok  404 404 404 401 401 404"),
     r("invite_client_member",      Out,   "client=C3",                                         "404 404 404 403 403 403 404 404 403 404 401 401 404"),
+    // Membership is consent: inviting someone who already has an account (another client's owner,
+    // a practice user) answers exactly as a new address does, and records nothing until they accept.
+    rb("invite_client_member",     In,    "client=C1", "existing_client_user",                 "403 403 404 403 403 403 ok  404 404 404 401 401 404"),
+    rb("invite_client_member",     In,    "client=C1", "practice_user",                        "403 403 404 403 403 403 ok  404 404 404 401 401 404"),
+    // Removing a member: the owner only; the owner stays (409); a user who is not a member is not found.
+    r("remove_client_member",      In,    "client=C1 user=c1_member",                          "403 403 404 403 403 403 ok  404 404 404 401 401 404"),
+    r("remove_client_member",      In,    "client=C1 user=client_owner",                       "403 403 404 403 403 403 409 404 404 404 401 401 404"),
+    r("remove_client_member",      Mixed, "client=C1 user=c3_owner",                           "403 403 404 403 403 403 404 404 404 404 401 401 404"),
+    r("remove_client_member",      Out,   "client=C3 user=c3_owner",                           "404 404 404 403 403 403 404 404 403 404 401 401 404"),
+    // Leaving: any user of the client but its owner (409); practice users in scope see the client (403).
+    r("leave_client",              In,    "client=C1",                                         "403 403 404 403 403 403 409 404 404 404 401 401 404"),
+    r("leave_client",              In,    "client=C2",                                         "403 404 404 403 403 403 404 409 404 404 401 401 404"),
+    r("leave_client",              Out,   "client=C3",                                         "404 404 404 403 403 403 404 404 403 404 401 401 404"),
     // Answering an engagement: the asked side (P's admin for C4's request; C1's owner for Q's request).
     r("accept_engagement",         In,    "engagement=E_P_C4",                                 "ok  403 403 403 403 403 404 404 404 404 401 401 404"),
     r("accept_engagement",         In,    "engagement=E_Q_C1",                                 "404 404 404 403 403 403 ok  404 409 404 401 401 404"),
@@ -514,6 +538,8 @@ async fn run_cell(world: &World, target: &Target, cell: &Cell, report: &mut Repo
     // Reads send no body; writes send their example (none for those that take none).
     let body = if target.op.is_read() {
         None
+    } else if let Some(variant) = cell.row.body {
+        Some(support::variant_body(variant, world))
     } else {
         example_body(&target.op.id, world, UNIQUE.fetch_add(1, Ordering::Relaxed))
     };

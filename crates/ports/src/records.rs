@@ -346,6 +346,9 @@ pub enum TokenPurpose {
     AcceptEngagement(EngagementId),
     /// Accept a connection request.
     AcceptConnection(ConnectionId),
+    /// Join a client as a member (a client owner's invitation of someone
+    /// who already has an account: nothing is recorded until they accept).
+    JoinClient(ClientId),
 }
 
 /// A single-use, expiring token to store.

@@ -343,6 +343,9 @@ pub trait PeopleStore: Send {
 
     /// The users of a client, owner first.
     async fn client_members(&mut self, client: ClientId) -> Result<Vec<ClientMemberRecord>, StoreError>;
+
+    /// Takes a user out of a client; returns whether they belonged to it.
+    async fn remove_client_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError>;
 }
 
 /// Consent and assignment: the engagements between practices and clients,
@@ -630,6 +633,15 @@ pub trait SessionStore: Send {
 
     /// Uses up every unused set-password token of `user` (a new link replaces older ones).
     async fn revoke_password_tokens(&mut self, user: UserId, at: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Uses up every unused invitation of `user` to join `client` (they
+    /// joined, left or were removed: an older link must not bring them back).
+    async fn revoke_join_tokens(
+        &mut self,
+        user: UserId,
+        client: ClientId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 
     /// Stores a new session.
     ///

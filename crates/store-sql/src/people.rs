@@ -369,4 +369,17 @@ impl PeopleStore for SqlTx {
             .map_err(map("client members"))?;
         rows.into_iter().map(ClientMemberRow::into_record).collect()
     }
+
+    async fn remove_client_member(&mut self, client: ClientId, user: UserId) -> Result<bool, StoreError> {
+        let removed = on!(self, |c| {
+            sqlx::query("DELETE FROM client_members WHERE client_id = $1 AND user_id = $2")
+                .bind(client.as_uuid())
+                .bind(user.as_uuid())
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(map("client member"))?;
+        Ok(removed > 0)
+    }
 }

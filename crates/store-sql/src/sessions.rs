@@ -6,13 +6,26 @@
 
 use crate::prelude::*;
 
-/// The stored columns of a token's purpose: its name and the engagement or
-/// connection it accepts.
-fn purpose_columns(purpose: TokenPurpose) -> (&'static str, Option<Uuid>, Option<Uuid>) {
+/// The stored columns of a token's purpose: its name and the engagement,
+/// connection or client it is about.
+struct PurposeColumns {
+    name: &'static str,
+    engagement: Option<Uuid>,
+    connection: Option<Uuid>,
+    client: Option<Uuid>,
+}
+
+fn purpose_columns(purpose: TokenPurpose) -> PurposeColumns {
+    let none = PurposeColumns { name: "set_password", engagement: None, connection: None, client: None };
     match purpose {
-        TokenPurpose::SetPassword => ("set_password", None, None),
-        TokenPurpose::AcceptEngagement(id) => ("accept_engagement", Some(id.as_uuid()), None),
-        TokenPurpose::AcceptConnection(id) => ("accept_connection", None, Some(id.as_uuid())),
+        TokenPurpose::SetPassword => none,
+        TokenPurpose::AcceptEngagement(id) => {
+            PurposeColumns { name: "accept_engagement", engagement: Some(id.as_uuid()), ..none }
+        }
+        TokenPurpose::AcceptConnection(id) => {
+            PurposeColumns { name: "accept_connection", connection: Some(id.as_uuid()), ..none }
+        }
+        TokenPurpose::JoinClient(id) => PurposeColumns { name: "join_client", client: Some(id.as_uuid()), ..none },
     }
 }
 
@@ -23,18 +36,22 @@ pub(crate) struct UsedTokenRow {
     purpose: String,
     engagement_id: Option<Uuid>,
     connection_id: Option<Uuid>,
+    client_id: Option<Uuid>,
 }
 
 impl UsedTokenRow {
     fn into_parts(self) -> Result<(UserId, TokenPurpose), StoreError> {
-        let purpose = match (self.purpose.as_str(), self.engagement_id, self.connection_id) {
-            ("set_password", None, None) => TokenPurpose::SetPassword,
-            ("accept_engagement", Some(id), None) => TokenPurpose::AcceptEngagement(EngagementId::from_uuid(id)),
-            ("accept_connection", None, Some(id)) => TokenPurpose::AcceptConnection(ConnectionId::from_uuid(id)),
-            (other, engagement, connection) => {
+        let purpose = match (self.purpose.as_str(), self.engagement_id, self.connection_id, self.client_id) {
+            ("set_password", None, None, None) => TokenPurpose::SetPassword,
+            ("accept_engagement", Some(id), None, None) => TokenPurpose::AcceptEngagement(EngagementId::from_uuid(id)),
+            ("accept_connection", None, Some(id), None) => TokenPurpose::AcceptConnection(ConnectionId::from_uuid(id)),
+            ("join_client", None, None, Some(id)) => TokenPurpose::JoinClient(ClientId::from_uuid(id)),
+            (other, engagement, connection, client) => {
                 return Err(StoreError::Corrupt {
                     what: "token purpose",
-                    reason: format!("`{other}` with engagement {engagement:?} and connection {connection:?}"),
+                    reason: format!(
+                        "`{other}` with engagement {engagement:?}, connection {connection:?} and client {client:?}"
+                    ),
                 });
             }
         };
@@ -107,16 +124,18 @@ impl SessionStore for SqlTx {
     // Tokens and sessions.
 
     async fn insert_token(&mut self, token: &NewToken) -> Result<(), StoreError> {
-        let (purpose, engagement, connection) = purpose_columns(token.purpose);
+        let columns = purpose_columns(token.purpose);
         on!(self, |c| {
             sqlx::query(
-                "INSERT INTO tokens (token_hash, purpose, engagement_id, connection_id, user_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO tokens \
+                 (token_hash, purpose, engagement_id, connection_id, client_id, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&token.hash.0[..])
-            .bind(purpose)
-            .bind(engagement)
-            .bind(connection)
+            .bind(columns.name)
+            .bind(columns.engagement)
+            .bind(columns.connection)
+            .bind(columns.client)
             .bind(token.user.as_uuid())
             .bind(micros(token.created_at))
             .bind(micros(token.expires_at))
@@ -139,7 +158,7 @@ impl SessionStore for SqlTx {
             sqlx::query_as(
                 "UPDATE tokens SET used_at = $1 \
                  WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-                 RETURNING user_id, purpose, engagement_id, connection_id",
+                 RETURNING user_id, purpose, engagement_id, connection_id, client_id",
             )
             .bind(micros(at))
             .bind(&hash.0[..])
@@ -157,6 +176,27 @@ impl SessionStore for SqlTx {
             )
             .bind(micros(at))
             .bind(user.as_uuid())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(map("token"))
+    }
+
+    async fn revoke_join_tokens(
+        &mut self,
+        user: UserId,
+        client: ClientId,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        on!(self, |c| {
+            sqlx::query(
+                "UPDATE tokens SET used_at = $1 \
+                 WHERE user_id = $2 AND purpose = 'join_client' AND client_id = $3 AND used_at IS NULL",
+            )
+            .bind(micros(at))
+            .bind(user.as_uuid())
+            .bind(client.as_uuid())
             .execute(c)
             .await
             .map(|r| r.rows_affected())

@@ -166,8 +166,12 @@ actions! {
     // One client: client-side.
     /// The client's users.
     ListClientMembers = "client.members.list", Client;
-    /// Invite a colleague to the client.
+    /// Invite a colleague to the client (they join by accepting a mailed link).
     InviteClientMember = "client.members.invite", Client;
+    /// Remove a member from the client.
+    RemoveClientMember = "client.members.remove", Client;
+    /// Leave a client one belongs to.
+    LeaveClient = "client.leave", Client;
     /// Grant an approved practice access (start an engagement).
     GrantPracticeAccess = "client.engagements.grant", Client;
     /// The practice users one may send files to.

@@ -15,7 +15,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{ClientOut, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339};
+use super::dto::{
+    ClientOut, Done, InvitedOut, Page, Str, UserOut, client_id, id, page_request, practice_id, rfc3339, user_id,
+};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -32,8 +34,8 @@ struct InviteClientBody {
     /// The contact person's email address; the invitation goes there.
     #[oai(validator(max_length = 320))]
     email: Str,
-    /// The contact person's name: required when the address has no Ferry
-    /// account yet, ignored for an existing client user.
+    /// The contact person's name: required, whoever has the address (an
+    /// existing client user keeps their own).
     #[oai(validator(max_length = 1000))]
     name: Option<Str>,
 }
@@ -72,10 +74,10 @@ struct InviteOutsideBody {
 /// A colleague to invite to the client.
 #[derive(Object)]
 struct InviteMemberBody {
-    /// Their name (kept for an existing account).
+    /// Their name (an existing account keeps its own).
     #[oai(validator(max_length = 1000))]
     name: Str,
-    /// Their email address; a link to set a password goes there.
+    /// Their email address; the link to join goes there.
     #[oai(validator(max_length = 320))]
     email: Str,
 }
@@ -185,7 +187,7 @@ impl From<&ConnectionView> for ConnectionOut {
 /// What accepting an invitation started.
 #[derive(Debug, Clone, Object)]
 struct AcceptedOut {
-    /// `engagement` or `connection`.
+    /// `engagement`, `connection` or `membership`.
     kind: String,
     /// The engagement, now active (for `engagement`).
     #[oai(skip_serializing_if_is_none)]
@@ -193,6 +195,9 @@ struct AcceptedOut {
     /// The connection, now active (for `connection`).
     #[oai(skip_serializing_if_is_none)]
     connection: Option<ConnectionOut>,
+    /// The invitee's membership of the client they joined (for `membership`).
+    #[oai(skip_serializing_if_is_none)]
+    membership: Option<ClientMemberOut>,
 }
 
 /// A user of a client with their role.
@@ -225,8 +230,10 @@ impl ConsentApi {
     /// Invite a client by email: a file sharing request (admins of an approved practice).
     ///
     /// A new address gets a client record and an invitation link that
-    /// accepts it (choosing a password); an existing client user's client of
-    /// that name is asked again after a decline or revocation.
+    /// accepts it (choosing a password). For an existing client user, their
+    /// client of that name that this practice already asked is asked again
+    /// (after a decline or revocation); otherwise the client is recorded with
+    /// no users, and they become its owner only when they accept.
     #[oai(path = "/practices/:practice/engagements", method = "post", operation_id = "invite_client")]
     async fn invite_client(
         &self,
@@ -256,17 +263,25 @@ impl ConsentApi {
     }
 
     /// Invite an outside party (such as a client's accountant) by email (admins of an approved practice).
+    ///
+    /// The connection is requested and the invitee mailed a link that
+    /// accepts it; an address of a practice or client user is told by mail
+    /// that it cannot be one, and nothing is recorded. The answer is the
+    /// same either way; the connection shows in the practice's list.
     #[oai(path = "/practices/:practice/connections", method = "post", operation_id = "invite_outside_party")]
     async fn invite_outside_party(
         &self,
         caller: Data<&Caller>,
         practice: Path<String>,
         body: Json<InviteOutsideBody>,
-    ) -> ApiResult<Json<ConnectionOut>> {
+    ) -> ApiResult<Json<InvitedOut>> {
         let body = body.0;
         let input = InviteOutsideParty { name: body.name.0, email: body.email.0 };
-        let view = self.app.invite_outside_party(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
-        Ok(Json(ConnectionOut::from(&view)))
+        let invited = self.app.invite_outside_party(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
+        Ok(Json(InvitedOut {
+            practice: Some(invited.practice.to_string()),
+            ..InvitedOut::new(&invited.email, &invited.name)
+        }))
     }
 
     /// The engaged clients in the caller's scope (admins: all; staff: assigned
@@ -327,11 +342,19 @@ impl ConsentApi {
                 kind: "engagement".to_owned(),
                 engagement: Some(EngagementOut::from(&view)),
                 connection: None,
+                membership: None,
             },
             AcceptedInvitation::Connection(view) => AcceptedOut {
                 kind: "connection".to_owned(),
                 engagement: None,
                 connection: Some(ConnectionOut::from(&view)),
+                membership: None,
+            },
+            AcceptedInvitation::Membership(member) => AcceptedOut {
+                kind: "membership".to_owned(),
+                engagement: None,
+                connection: None,
+                membership: Some(ClientMemberOut::from(&member)),
             },
         }))
     }
@@ -429,17 +452,44 @@ impl ConsentApi {
         Ok(Json(Page::from_found(&found, ClientMemberOut::from)))
     }
 
-    /// Invite a colleague to the client (the owner); a new user is mailed a link to set a password.
+    /// Invite a colleague to the client (the owner). Membership is consent:
+    /// the address is mailed a link to join (a new address chooses a password
+    /// there), and they are a member only once they accept it. The answer is
+    /// the same whoever the address belongs to.
     #[oai(path = "/clients/:client/members", method = "post", operation_id = "invite_client_member")]
     async fn invite_client_member(
         &self,
         caller: Data<&Caller>,
         client: Path<String>,
         body: Json<InviteMemberBody>,
-    ) -> ApiResult<Json<ClientMemberOut>> {
+    ) -> ApiResult<Json<InvitedOut>> {
         let body = body.0;
         let input = InviteClientMember { name: body.name.0, email: body.email.0 };
-        let member = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
-        Ok(Json(ClientMemberOut::from(&member)))
+        let invited = self.app.invite_client_member(&caller.principal()?, client_id(&client.0)?, &input).await?;
+        Ok(Json(InvitedOut {
+            client: Some(invited.client.to_string()),
+            role: Some("member".to_owned()),
+            ..InvitedOut::new(&invited.email, &invited.name)
+        }))
+    }
+
+    /// Remove a member from the client (the owner); they lose it at once. The owner cannot be removed.
+    #[oai(path = "/clients/:client/members/:user", method = "delete", operation_id = "remove_client_member")]
+    async fn remove_client_member(
+        &self,
+        caller: Data<&Caller>,
+        client: Path<String>,
+        user: Path<String>,
+    ) -> ApiResult<Json<Done>> {
+        let (c, u) = (client_id(&client.0)?, user_id(&user.0)?);
+        self.app.remove_client_member(&caller.principal()?, c, u).await?;
+        Ok(Json(Done::ok()))
+    }
+
+    /// Leave a client one belongs to (any of its users but the owner); it is gone at once.
+    #[oai(path = "/clients/:client/leave", method = "post", operation_id = "leave_client")]
+    async fn leave_client(&self, caller: Data<&Caller>, client: Path<String>) -> ApiResult<Json<Done>> {
+        self.app.leave_client(&caller.principal()?, client_id(&client.0)?).await?;
+        Ok(Json(Done::ok()))
     }
 }

@@ -2,6 +2,7 @@
 //! the one page of every list, and helpers to parse ids and page requests.
 
 use ferry_domain::ids::{ClientId, PracticeId, UserId};
+use ferry_domain::values::{EmailAddress, PersonName};
 use ferry_ports::records::{
     self, ClientRecord, Cursor, DocumentRecord, MemberRecord, PageRequest, PracticeRecord, UserRecord,
 };
@@ -288,6 +289,42 @@ impl From<&DocumentRecord> for DocumentOut {
                 .map(|(user, at)| DeliveryOut { user: user.to_string(), first_downloaded_at: at.map(rfc3339) })
                 .collect(),
             created_at: rfc3339(d.created_at),
+        }
+    }
+}
+
+/// An invitation as sent (a person, an outside party, a client's colleague):
+/// the same answer whoever has the address, so it tells nothing about them.
+#[derive(Debug, Clone, Object)]
+pub struct InvitedOut {
+    /// The inviting practice's id (a person, an outside party).
+    #[oai(skip_serializing_if_is_none)]
+    pub practice: Option<String>,
+    /// The client's id (a client's colleague).
+    #[oai(skip_serializing_if_is_none)]
+    pub client: Option<String>,
+    /// The address invited.
+    pub email: String,
+    /// The name given.
+    pub name: String,
+    /// The role they get: `admin`, `staff` or `bookkeeper` in a practice, `member` of a client.
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+    /// `invited`: nothing starts before they accept the mailed link.
+    pub status: String,
+}
+
+impl InvitedOut {
+    /// An invitation of `email` by the name `name`.
+    #[must_use]
+    pub fn new(email: &EmailAddress, name: &PersonName) -> Self {
+        Self {
+            practice: None,
+            client: None,
+            email: email.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            role: None,
+            status: "invited".to_owned(),
         }
     }
 }

@@ -9,7 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::Tag;
-use super::dto::{Done, Page, PersonOut, Str, client_id, page_request, practice_id, user_id};
+use super::dto::{Done, InvitedOut, Page, PersonOut, Str, client_id, page_request, practice_id, user_id};
 use crate::error::ApiResult;
 use crate::guard::Caller;
 
@@ -86,17 +86,25 @@ impl PeopleApi {
     }
 
     /// Invite an employee (admins). Admins and staff need a free seat.
+    ///
+    /// A new address is mailed a link to set a password; an address that
+    /// already has a Ferry account is told by mail that it cannot be
+    /// invited, and nothing is recorded. The answer is the same either way.
     #[oai(path = "/practices/:practice/people", method = "post", operation_id = "invite_person")]
     async fn invite(
         &self,
         caller: Data<&Caller>,
         practice: Path<String>,
         body: Json<InviteBody>,
-    ) -> ApiResult<Json<PersonOut>> {
+    ) -> ApiResult<Json<InvitedOut>> {
         let body = body.0;
         let input = InvitePerson { name: body.name.0, email: body.email.0, role: body.role.0 };
-        let member = self.app.invite_person(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
-        Ok(Json(PersonOut::from(&member)))
+        let invited = self.app.invite_person(&caller.principal()?, practice_id(&practice.0)?, &input).await?;
+        Ok(Json(InvitedOut {
+            practice: Some(invited.practice.to_string()),
+            role: Some(invited.role.as_str().to_owned()),
+            ..InvitedOut::new(&invited.email, &invited.name)
+        }))
     }
 
     /// Change a person's role, or deactivate or reactivate them (admins).

@@ -16,7 +16,7 @@
 //! | `Q` | another approved practice: `q_admin`, `q_staff` (assigned C3) |
 //! | `S` | a suspended practice: `s_admin` |
 //! | `R` | an approved practice with no relation to the users under test (a directory entry to grant access to; it asked `outside` for a connection) |
-//! | `C1` | client of P (engagement `E_P_C1` active), owner `client_owner`; Q asked to serve it (`E_Q_C1`, requested by Q) |
+//! | `C1` | client of P (engagement `E_P_C1` active), owner `client_owner`, member `c1_member`; Q asked to serve it (`E_Q_C1`, requested by Q) |
 //! | `C2` | client of P (`E_P_C2` active), owner `other_client` |
 //! | `C3` | client of Q only (`E_Q_C3` active), owner `c3_owner` |
 //! | `C4` | asked P to serve it (`E_P_C4`, requested by the client), owner `c4_owner` |
@@ -440,6 +440,8 @@ impl Seed<'_> {
         let q_outside = self.user("q_outside", UserKind::Outside).await;
 
         let c1 = self.client("C1", "client_owner").await;
+        let c1_member = self.user("c1_member", UserKind::Client).await;
+        self.tx.add_client_member(c1, c1_member, ClientRole::Member).await.expect("add a member");
         let c2 = self.client("C2", "other_client").await;
         let c3 = self.client("C3", "c3_owner").await;
         let c4 = self.client("C4", "c4_owner").await;
@@ -810,6 +812,25 @@ pub(crate) fn check_body(spec: &Value, schema: &Value, body: &Value) -> Result<(
 /// A minimal valid body for `op` (by `operationId`), or `None` when the
 /// table has none. `n` makes addresses and names unique per call.
 /// Bodies name fixture objects through `world` where they refer to one.
+/// A body other than an operation's example, named by a row of the matrix.
+pub(crate) fn variant_body(variant: &str, _world: &World) -> Value {
+    match variant {
+        // The address of C2's owner, who already has a client account.
+        "existing_client_user" => json!({ "name": "A Colleague", "email": "other.client@example.com" }),
+        // The address of P's admin, a practice user.
+        "practice_user" => json!({ "name": "A Colleague", "email": "admin@example.com" }),
+        // invite_person, invite_client, invite_outside_party at addresses that have accounts.
+        "person_with_client_account" => {
+            json!({ "name": "New Person", "email": "other.client@example.com", "role": "bookkeeper" })
+        }
+        "client_at_practice_address" => {
+            json!({ "client_name": "New Client", "email": "q.admin@example.com", "name": "Cleo Client" })
+        }
+        "party_at_client_address" => json!({ "name": "Outside Accountant", "email": "c3.owner@example.com" }),
+        other => panic!("no body variant {other}"),
+    }
+}
+
 pub(crate) fn example_body(op: &str, world: &World, n: usize) -> Option<Value> {
     let password = "correct horse battery staple";
     Some(match op {

@@ -107,17 +107,24 @@ pub enum InvitationKind {
     /// An outside party, such as the client's accountant: accepting starts a
     /// file-sharing connection.
     OutsideParty,
+    /// A colleague invited by a client's owner: accepting makes them a
+    /// member of the client (sent under the installation's letterhead).
+    ClientMember {
+        /// The client's name.
+        client_name: OrganisationName,
+    },
 }
 
-/// A practice invites someone to share files with it. The link accepts the
-/// invitation (creating a login if the invitee has none).
+/// A practice invites someone to share files with it, or a client's owner
+/// a colleague to join the client. The link accepts the invitation
+/// (creating a login if the invitee has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
     /// The invitee.
     pub to: EmailAddress,
-    /// The practice user who sent it.
+    /// The practice user (or the client's owner) who sent it.
     pub inviter: PersonName,
-    /// A client or an outside party.
+    /// A client, an outside party or a client's colleague.
     pub kind: InvitationKind,
     /// The invitation's single-use token.
     pub token: LinkToken,
@@ -159,6 +166,16 @@ impl Template for Invitation {
                 doc.para(&[t("Files move only while you are both connected; either of you can end it at any time.")]);
                 None
             }
+            InvitationKind::ClientMember { client_name } => {
+                doc.para(&[
+                    b(self.inviter.as_str()),
+                    t(" invites you to join "),
+                    b(client_name.as_str()),
+                    t(" on Ferry, to exchange files with its accountants securely."),
+                ]);
+                doc.para(&[t("Nothing changes unless you accept; once you have joined, you can leave at any time.")]);
+                None
+            }
         };
         doc.action("Accept the invitation", &link, &palette(letterhead));
         let expiry = when(self.expires_at);
@@ -167,8 +184,64 @@ impl Template for Invitation {
             t(&expiry),
             t(". If you did not expect this invitation, ignore this message."),
         ]);
-        let subject = format!("{} invites you to share files", clip(practice, SUBJECT_PART));
+        let subject = match &self.kind {
+            InvitationKind::ClientMember { client_name } => format!(
+                "{} invites you to join {}",
+                clip(self.inviter.as_str(), SUBJECT_PART),
+                clip(client_name.as_str(), SUBJECT_PART)
+            ),
+            _ => format!("{} invites you to share files", clip(practice, SUBJECT_PART)),
+        };
         finish(letterhead, &self.to, subject, doc, client)
+    }
+}
+
+/// What an invitation that could not be sent would have made the invitee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitedAs {
+    /// A person of the practice (admin, staff or bookkeeper).
+    Employee,
+    /// The contact person of a client.
+    Client {
+        /// The client's name, as the practice entered it.
+        client_name: OrganisationName,
+    },
+    /// An outside party sharing files with the practice.
+    OutsideParty,
+}
+
+/// A practice invited an address that already belongs to a Ferry account
+/// which cannot be used that way. The inviter is answered as for any
+/// address; the owner of the address learns it here, and no link is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressInUse {
+    /// The address invited.
+    pub to: EmailAddress,
+    /// The practice user who tried.
+    pub inviter: PersonName,
+    /// What the invitation was for.
+    pub invited_as: InvitedAs,
+}
+
+impl Template for AddressInUse {
+    fn render(&self, letterhead: &Letterhead) -> OutgoingMail {
+        let practice = letterhead.name().as_str();
+        let mut doc = Doc::default();
+        doc.para(&[t("Hello,")]);
+        let mut what = vec![b(self.inviter.as_str()), t(" of "), b(practice), t(" tried to invite this address ")];
+        match &self.invited_as {
+            InvitedAs::Employee => what.push(t("to its team on Ferry")),
+            InvitedAs::Client { client_name } => {
+                what.extend([t("as the contact of "), b(client_name.as_str()), t(" on Ferry")]);
+            }
+            InvitedAs::OutsideParty => what.push(t("to share files with it on Ferry")),
+        }
+        what.push(t(", but the address already belongs to a Ferry account that cannot be used for that."));
+        doc.para(&what);
+        doc.para(&[t("If the invitation was meant for you, ask them to invite another address of yours.")]);
+        doc.note(&[t("Nothing was changed in your account. If you did not expect this message, ignore it.")]);
+        let subject = format!("{} tried to invite you", clip(practice, SUBJECT_PART));
+        finish(letterhead, &self.to, subject, doc, None)
     }
 }
 

@@ -141,6 +141,24 @@ fn every_template_renders_its_recipient_subject_and_link() {
             },
         ),
         (
+            "invitation of a client's colleague",
+            Invitation {
+                to: email("colleague@client.example"),
+                inviter: person("Grace Hopper"),
+                kind: InvitationKind::ClientMember { client_name: org("Widgets <Ltd>") },
+                token: LinkToken::new(TOKEN),
+                expires_at: datetime!(2026-05-12 14:05 UTC),
+            }
+            .render(&lh),
+            Expect {
+                to: "colleague@client.example",
+                subject: "Grace Hopper invites you to join Widgets <Ltd>".into(),
+                link: format!("{base}/invitations/accept?token={TOKEN}"),
+                client: None,
+                mentions: vec!["Grace Hopper".into(), "Widgets <Ltd>".into(), "12 May 2026 at 14:05 UTC".into()],
+            },
+        ),
+        (
             "set password, new employee",
             SetPassword {
                 to: email("new@acme.example"),
@@ -444,4 +462,24 @@ fn quota_percentages_round_down_and_survive_a_zero_limit() {
     assert_eq!(warning(800, 1000).percent(), 80);
     assert_eq!(warning(5, 0).percent(), 100);
     assert_eq!(warning(u64::MAX, 1).percent(), u64::MAX);
+}
+
+#[test]
+fn an_address_in_use_is_told_without_a_link() {
+    let lh = letterhead(None);
+    for invited_as in
+        [InvitedAs::Employee, InvitedAs::Client { client_name: org("Widgets <Ltd>") }, InvitedAs::OutsideParty]
+    {
+        let mail =
+            AddressInUse { to: email("taken@example.com"), inviter: person(HOSTILE), invited_as: invited_as.clone() }
+                .render(&lh);
+        assert_eq!(mail.to.as_str(), "taken@example.com");
+        assert_eq!(mail.subject, format!("{PRACTICE} tried to invite you"));
+        assert!(mail.text.contains(HOSTILE), "{}", mail.text);
+        assert!(!mail.text.contains("token="), "no link: {}", mail.text);
+        assert!(!mail.html.contains(HOSTILE), "escaped in HTML");
+        if let InvitedAs::Client { .. } = invited_as {
+            assert!(mail.text.contains("Widgets <Ltd>"), "{}", mail.text);
+        }
+    }
 }

@@ -453,6 +453,27 @@ contract!(client_members_list_the_owner_first_then_by_user, |s| {
     assert!(tx.client_members(ClientId::from_uuid(id())).await.unwrap().is_empty(), "{}", s.engine);
 });
 
+contract!(a_member_removed_from_a_client_is_gone_from_it_only, |s| {
+    let mut tx = s.begin().await;
+    let (client, owner) = Fixture::client(&mut *tx).await;
+    let (elsewhere, _) = Fixture::client(&mut *tx).await;
+    let member = Fixture::user(&mut *tx, UserKind::Client).await;
+    tx.add_client_member(client, member, ClientRole::Member).await.unwrap();
+    tx.add_client_member(elsewhere, member, ClientRole::Member).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.begin().await;
+    assert!(tx.remove_client_member(client, member).await.unwrap(), "{}: they belonged", s.engine);
+    assert!(!tx.remove_client_member(client, member).await.unwrap(), "{}: not twice", s.engine);
+    assert!(!tx.remove_client_member(client, UserId::from_uuid(id())).await.unwrap(), "{}", s.engine);
+    tx.commit().await.unwrap();
+
+    let mut tx = s.store_read().await;
+    let left: Vec<UserId> = tx.client_members(client).await.unwrap().iter().map(|m| m.user.id).collect();
+    assert_eq!(left, vec![owner], "{}", s.engine);
+    assert_eq!(tx.client_members(elsewhere).await.unwrap().len(), 2, "{}: the other client keeps them", s.engine);
+});
+
 contract!(a_second_owner_or_a_second_membership_is_a_duplicate_and_changes_nothing, |s| {
     let mut tx = s.begin().await;
     let (client, owner) = Fixture::client(&mut *tx).await;

@@ -1,7 +1,7 @@
 //! Contract tests: single-use tokens and sessions.
 
 use ferry_domain::consent::{ConsentState, Side};
-use ferry_domain::ids::{ConnectionId, EngagementId, UserId};
+use ferry_domain::ids::{ClientId, ConnectionId, EngagementId, UserId};
 use ferry_domain::practice::PracticeStatus;
 use ferry_ports::records::{ConnectionRecord, NewSession, NewToken, SessionRecord, TokenHash, TokenPurpose, UserKind};
 use ferry_ports::{StoreError, Tx};
@@ -54,10 +54,12 @@ contract!(tokens_of_every_purpose_are_consumed_exactly_once, |s| {
     let mut tx = s.begin().await;
     let user = Fixture::user(&mut *tx, UserKind::Client).await;
     let (engagement, connection) = engagement_and_connection(&mut *tx).await;
+    let (client, _) = Fixture::client(&mut *tx).await;
     let tokens = [
         token(user, TokenPurpose::SetPassword, 0, 100),
         token(user, TokenPurpose::AcceptEngagement(engagement), 0, 100),
         token(user, TokenPurpose::AcceptConnection(connection), 0, 100),
+        token(user, TokenPurpose::JoinClient(client), 0, 100),
     ];
     for t in &tokens {
         tx.insert_token(t).await.unwrap();
@@ -106,6 +108,7 @@ contract!(tokens_with_unknown_references_are_refused_and_not_kept, |s| {
         (UserId::from_uuid(id()), TokenPurpose::SetPassword),
         (user, TokenPurpose::AcceptEngagement(EngagementId::from_uuid(id()))),
         (user, TokenPurpose::AcceptConnection(ConnectionId::from_uuid(id()))),
+        (user, TokenPurpose::JoinClient(ClientId::from_uuid(id()))),
     ];
     for (owner, purpose) in cases {
         let t = token(owner, purpose, 0, 100);
@@ -273,4 +276,27 @@ contract!(sessions_with_unknown_users_or_taken_hashes_are_refused_and_not_kept, 
     let mut tx = s.store_read().await;
     assert_eq!(tx.session(stray.hash, at(10)).await.unwrap(), None, "{}", s.engine);
     assert_eq!(tx.session(existing.hash, at(10)).await.unwrap(), Some(record(&existing)), "{}: unchanged", s.engine);
+});
+
+contract!(join_invitations_are_revoked_per_user_and_client, |s| {
+    let mut tx = s.begin().await;
+    let user = Fixture::user(&mut *tx, UserKind::Client).await;
+    let (client, _) = Fixture::client(&mut *tx).await;
+    let (other, _) = Fixture::client(&mut *tx).await;
+    let tokens = [
+        token(user, TokenPurpose::JoinClient(client), 0, 100),
+        token(user, TokenPurpose::JoinClient(client), 0, 100),
+        token(user, TokenPurpose::JoinClient(other), 0, 100),
+        token(user, TokenPurpose::SetPassword, 0, 100),
+    ];
+    for t in &tokens {
+        tx.insert_token(t).await.unwrap();
+    }
+    assert_eq!(tx.revoke_join_tokens(user, client, at(10)).await.unwrap(), 2, "{}", s.engine);
+    assert_eq!(tx.revoke_join_tokens(user, client, at(11)).await.unwrap(), 0, "{}", s.engine);
+    assert_eq!(tx.consume_token(tokens[0].hash, at(20)).await.unwrap(), None, "{}", s.engine);
+    assert_eq!(tx.consume_token(tokens[1].hash, at(20)).await.unwrap(), None, "{}", s.engine);
+    assert!(tx.consume_token(tokens[2].hash, at(20)).await.unwrap().is_some(), "{}: another client's", s.engine);
+    assert!(tx.consume_token(tokens[3].hash, at(20)).await.unwrap().is_some(), "{}: another purpose", s.engine);
+    tx.rollback().await.unwrap();
 });
